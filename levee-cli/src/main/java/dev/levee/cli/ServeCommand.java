@@ -1,0 +1,50 @@
+package dev.levee.cli;
+
+import dev.levee.runtime.LoadedModel;
+import dev.levee.runtime.ModelRepository;
+import dev.levee.server.LeveeNode;
+import dev.levee.server.NodeOptions;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code levee serve}: runs one node until SIGTERM or Ctrl-C, then drains and exits. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Starts a node serving the built-in model, or the models of a repository.")
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--port", defaultValue = "8000",
+            description = "TCP port for REST over HTTP/1.1 and HTTP/2 cleartext; 0 picks a free port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--host", defaultValue = "0.0.0.0",
+            description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--model-repository", paramLabel = "DIR",
+            description = "Folder with one subfolder per model; without it the built-in minilm model is served.")
+    Path modelRepository;
+
+    @Option(names = "--max-body-bytes", defaultValue = "67108864",
+            description = "Largest request body in bytes; larger ones get 413 (default: ${DEFAULT-VALUE}).")
+    long maxBodyBytes;
+
+    @Override
+    public Integer call() throws Exception {
+        List<LoadedModel> models = modelRepository == null
+                ? List.of(ModelRepository.loadMiniLm(ModelRepository.miniLmConfig()))
+                : ModelRepository.loadAll(modelRepository);
+        NodeOptions options = NodeOptions.defaults().withHost(host).withPort(port).withMaxBodyBytes(maxBodyBytes);
+        LeveeNode node = LeveeNode.start(options, models);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("levee-shutdown").unstarted(() -> {
+            node.close();
+            stopped.countDown();
+        }));
+        stopped.await();
+        return 0;
+    }
+}

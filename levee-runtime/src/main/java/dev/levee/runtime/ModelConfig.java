@@ -1,0 +1,131 @@
+package dev.levee.runtime;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Serving settings of one model, read from the {@code config.json} beside its version folders.
+ *
+ * @param name the model name, which is its folder's name
+ * @param platform how the model runs: {@code onnx}, {@code text_embedding} or {@code synthetic}
+ * @param maxBatchSize largest number of rows in one batch; 0 turns batching off
+ * @param maxQueueDelay longest time the first request of a batch waits for others to join it
+ * @param maxQueueSize most requests that may wait in the queue; more are rejected with 503
+ * @param instanceCount number of model instances, each running one batch at a time
+ * @param intraOpThreads ONNX Runtime threads per run; 0 takes the number of processors
+ * @param parameters platform-specific settings, such as a synthetic model's service time
+ */
+public record ModelConfig(
+        String name,
+        String platform,
+        int maxBatchSize,
+        Duration maxQueueDelay,
+        int maxQueueSize,
+        int instanceCount,
+        int intraOpThreads,
+        Map<String, String> parameters) {
+
+    public static final int DEFAULT_MAX_BATCH_SIZE = 32;
+    public static final Duration DEFAULT_MAX_QUEUE_DELAY = Duration.ofMillis(2);
+    public static final int DEFAULT_MAX_QUEUE_SIZE = 256;
+
+    public ModelConfig {
+        requireNonNull(name, "name");
+        requireNonNull(platform, "platform");
+        requireNonNull(maxQueueDelay, "maxQueueDelay");
+        parameters = Map.copyOf(parameters);
+        if (maxBatchSize < 0) {
+            throw new IllegalArgumentException("max_batch_size: " + maxBatchSize + " (expected: >= 0)");
+        }
+        if (maxQueueDelay.isNegative()) {
+            throw new IllegalArgumentException(
+                    "max_queue_delay_ms: " + maxQueueDelay.toMillis() + " (expected: >= 0)");
+        }
+        if (maxQueueSize <= 0) {
+            throw new IllegalArgumentException("max_queue_size: " + maxQueueSize + " (expected: > 0)");
+        }
+        if (instanceCount <= 0) {
+            throw new IllegalArgumentException("instance_count: " + instanceCount + " (expected: > 0)");
+        }
+        if (intraOpThreads < 0) {
+            throw new IllegalArgumentException("intra_op_threads: " + intraOpThreads + " (expected: >= 0)");
+        }
+    }
+
+    /** Returns a configuration with the defaults for everything but the name and platform. */
+    public static ModelConfig defaults(String name, String platform) {
+        return new ModelConfig(name, platform, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY,
+                DEFAULT_MAX_QUEUE_SIZE, 1, 0, Map.of());
+    }
+
+    /**
+     * Reads a configuration from parsed {@code config.json}. Absent fields take the defaults;
+     * unknown fields are an error, so a misspelt setting is not silently ignored.
+     */
+    public static ModelConfig fromJson(String name, JsonNode json) {
+        if (!json.isObject()) {
+            throw new IllegalArgumentException("config.json of model " + name + " must be a JSON object");
+        }
+        String platform = "onnx";
+        int maxBatchSize = DEFAULT_MAX_BATCH_SIZE;
+        long maxQueueDelayMicros = DEFAULT_MAX_QUEUE_DELAY.toNanos() / 1000;
+        int maxQueueSize = DEFAULT_MAX_QUEUE_SIZE;
+        int instanceCount = 1;
+        int intraOpThreads = 0;
+        Map<String, String> parameters = new HashMap<>();
+        Iterator<Map.Entry<String, JsonNode>> fields = json.fields();
+        while (fields.hasNext()) {
+            Map.Entry<String, JsonNode> field = fields.next();
+            JsonNode value = field.getValue();
+            switch (field.getKey()) {
+                case "platform" -> platform = value.asText();
+                case "max_batch_size" -> maxBatchSize = intField(name, field.getKey(), value);
+                case "max_queue_delay_ms" -> maxQueueDelayMicros = Math.round(value.asDouble() * 1000);
+                case "max_queue_size" -> maxQueueSize = intField(name, field.getKey(), value);
+                case "instance_count" -> instanceCount = intField(name, field.getKey(), value);
+                case "intra_op_threads" -> intraOpThreads = intField(name, field.getKey(), value);
+                case "parameters" -> value.fields().forEachRemaining(
+                        p -> parameters.put(p.getKey(), p.getValue().asText()));
+                default -> throw new IllegalArgumentException(
+                        "config.json of model " + name + ": unknown field '" + field.getKey() + "'");
+            }
+        }
+        return new ModelConfig(name, platform, maxBatchSize, Duration.ofNanos(maxQueueDelayMicros * 1000),
+                maxQueueSize, instanceCount, intraOpThreads, parameters);
+    }
+
+    private static int intField(String model, String field, JsonNode value) {
+        if (!value.canConvertToInt() || !value.isIntegralNumber()) {
+            throw new IllegalArgumentException(
+                    "config.json of model " + model + ": " + field + ": " + value + " (expected: an integer)");
+        }
+        return value.intValue();
+    }
+
+    public ModelConfig withMaxBatchSize(int size) {
+        return new ModelConfig(name, platform, size, maxQueueDelay, maxQueueSize, instanceCount,
+                intraOpThreads, parameters);
+    }
+
+    public ModelConfig withMaxQueueSize(int size) {
+        return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, size, instanceCount,
+                intraOpThreads, parameters);
+    }
+
+    public ModelConfig withMaxQueueDelay(Duration delay) {
+        return new ModelConfig(name, platform, maxBatchSize, delay, maxQueueSize, instanceCount,
+                intraOpThreads, parameters);
+    }
+
+    public ModelConfig withParameter(String key, String value) {
+        Map<String, String> copy = new HashMap<>(parameters);
+        copy.put(key, value);
+        return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
+                intraOpThreads, copy);
+    }
+}

@@ -1,0 +1,81 @@
+package dev.levee.server;
+
+import dev.levee.batching.BatchScheduler;
+import dev.levee.batching.SchedulerListener;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The node's Prometheus metrics: requests by model and outcome, request latency, queue depth,
+ * queue delay, batch size and model instance busy time.
+ */
+public final class NodeMetrics implements SchedulerListener {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+    /** Counts one finished request and its latency from arrival to response. */
+    public void request(String model, String outcome, long latencyNanos) {
+        Counter.builder("levee.requests")
+                .description("Inference requests by model and outcome")
+                .tag("model", model)
+                .tag("outcome", outcome)
+                .register(registry)
+                .increment();
+        Timer.builder("levee.request.duration")
+                .description("Time from a request's arrival to its response")
+                .tag("model", model)
+                .tag("outcome", outcome)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(30))
+                .register(registry)
+                .record(latencyNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Publishes the queue depth of a scheduler while it is registered. */
+    public void watchQueue(BatchScheduler scheduler) {
+        Gauge.builder("levee.queue.depth", scheduler, BatchScheduler::queueDepth)
+                .description("Requests waiting in a model's queue")
+                .tag("model", scheduler.model().name())
+                .tag("version", scheduler.model().version())
+                .register(registry);
+    }
+
+    @Override
+    public void batchCompleted(String model, int requests, int rows, long serviceNanos) {
+        DistributionSummary.builder("levee.batch.size")
+                .description("Rows per batch run by a model instance")
+                .tag("model", model)
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128)
+                .register(registry)
+                .record(rows);
+        Counter.builder("levee.instance.busy")
+                .description("Seconds model instances spent running batches")
+                .baseUnit("seconds")
+                .tag("model", model)
+                .register(registry)
+                .increment(serviceNanos / 1e9);
+    }
+
+    @Override
+    public void queueDelay(String model, long queueNanos) {
+        Timer.builder("levee.queue.delay")
+                .description("Time a request waited in the queue before its batch started")
+                .tag("model", model)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(30))
+                .register(registry)
+                .record(queueNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** The metrics in Prometheus text exposition format. */
+    public String scrape() {
+        return registry.scrape();
+    }
+}

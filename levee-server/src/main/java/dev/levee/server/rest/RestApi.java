@@ -1,0 +1,257 @@
+package dev.levee.server.rest;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.levee.batching.BatchScheduler;
+import dev.levee.core.Clock;
+import dev.levee.core.ErrorKind;
+import dev.levee.core.InferenceException;
+import dev.levee.core.InferenceRequest;
+import dev.levee.core.InferenceResponse;
+import dev.levee.server.ModelRegistry;
+import dev.levee.server.NodeMetrics;
+import dev.levee.server.NodeState;
+import io.vertx.core.Context;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The KServe Open Inference Protocol v2 REST API, plus {@code /metrics} and the web page at
+ * {@code /}. Runs on Vert.x event loops: decoding and encoding happen here, model work happens on
+ * the schedulers' instance threads.
+ */
+public final class RestApi implements Handler<HttpServerRequest> {
+    private static final Logger log = LoggerFactory.getLogger(RestApi.class);
+    private static final String JSON = "application/json";
+
+    private final ModelRegistry registry;
+    private final NodeMetrics metrics;
+    private final NodeState state;
+    private final Clock clock;
+    private final long maxBodyBytes;
+    private final Buffer indexPage;
+
+    public RestApi(ModelRegistry registry, NodeMetrics metrics, NodeState state, Clock clock, long maxBodyBytes,
+            byte[] indexPage) {
+        this.registry = requireNonNull(registry, "registry");
+        this.metrics = requireNonNull(metrics, "metrics");
+        this.state = requireNonNull(state, "state");
+        this.clock = requireNonNull(clock, "clock");
+        this.maxBodyBytes = maxBodyBytes;
+        this.indexPage = Buffer.buffer(indexPage);
+    }
+
+    @Override
+    public void handle(HttpServerRequest request) {
+        try {
+            route(request, PathSegments.of(request.path()));
+        } catch (InferenceException | MethodNotAllowed e) {
+            sendError(request, e);
+        } catch (RuntimeException e) {
+            log.warn("[{} {}] request failed inside the node", request.method(), request.path(), e);
+            sendError(request, InferenceException.internal("internal error", e));
+        }
+    }
+
+    private void route(HttpServerRequest request, List<String> path) {
+        if (path.isEmpty()) {
+            requireMethod(request, HttpMethod.GET);
+            request.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8").end(indexPage);
+            return;
+        }
+        if (path.equals(List.of("metrics"))) {
+            requireMethod(request, HttpMethod.GET);
+            request.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+                    .end(metrics.scrape());
+            return;
+        }
+        if (!path.getFirst().equals("v2")) {
+            throw InferenceException.notFound("no endpoint at " + request.path());
+        }
+        if (path.size() == 1) {
+            requireMethod(request, HttpMethod.GET);
+            sendJson(request, 200, JsonResponseEncoder.object(Map.of(
+                    "name", "levee", "version", NodeState.VERSION, "extensions", List.of())));
+        } else if (path.size() == 3 && path.get(1).equals("health")) {
+            health(request, path.get(2));
+        } else if (path.get(1).equals("models")) {
+            model(request, path.subList(2, path.size()));
+        } else {
+            throw InferenceException.notFound("no endpoint at " + request.path());
+        }
+    }
+
+    private void health(HttpServerRequest request, String probe) {
+        requireMethod(request, HttpMethod.GET);
+        switch (probe) {
+            case "live" -> sendJson(request, 200, JsonResponseEncoder.object(Map.of("live", true)));
+            case "ready" -> {
+                boolean ready = state.ready() && !registry.isEmpty();
+                sendJson(request, ready ? 200 : 503, JsonResponseEncoder.object(Map.of("ready", ready)));
+            }
+            default -> throw InferenceException.notFound("no endpoint at " + request.path());
+        }
+    }
+
+    /** Handles {@code {model}[/versions/{version}][/ready|/infer]}. */
+    private void model(HttpServerRequest request, List<String> rest) {
+        if (rest.isEmpty()) {
+            throw InferenceException.notFound("no endpoint at " + request.path());
+        }
+        String model = rest.getFirst();
+        String version = "";
+        int next = 1;
+        if (rest.size() >= 3 && rest.get(1).equals("versions")) {
+            version = rest.get(2);
+            next = 3;
+        }
+        String action = rest.size() == next ? "" : rest.get(next);
+        if (rest.size() > next + 1 || !(action.isEmpty() || action.equals("ready") || action.equals("infer"))) {
+            throw InferenceException.notFound("no endpoint at " + request.path());
+        }
+        switch (action) {
+            case "infer" -> infer(request, model, version);
+            case "ready" -> {
+                requireMethod(request, HttpMethod.GET);
+                BatchScheduler scheduler = registry.find(model, version);
+                sendJson(request, 200, JsonResponseEncoder.object(Map.of(
+                        "name", model, "version", scheduler.model().version(), "ready", true)));
+            }
+            default -> {
+                requireMethod(request, HttpMethod.GET);
+                BatchScheduler scheduler = registry.find(model, version);
+                sendJson(request, 200, JsonResponseEncoder.metadata(scheduler.model().model().metadata()));
+            }
+        }
+    }
+
+    private void infer(HttpServerRequest request, String model, String version) {
+        long arrival = clock.nanoTime();
+        requireMethod(request, HttpMethod.POST);
+        String contentType = request.getHeader(HttpHeaders.CONTENT_TYPE);
+        if (contentType != null && !isJson(contentType)) {
+            throw InferenceException.of(ErrorKind.UNSUPPORTED_MEDIA_TYPE, "content type '" + contentType
+                    + "' is not supported (expected: " + JSON + ")");
+        }
+        RequestBody.read(request, maxBodyBytes, body -> {
+            try {
+                BatchScheduler scheduler = registry.find(model, version);
+                InferenceRequest inference = JsonRequestDecoder.decode(
+                        body.getBytes(), model, version, InferenceRequest.NO_DEADLINE);
+                if (!state.accepting()) {
+                    throw InferenceException.retryLater(ErrorKind.UNAVAILABLE, "node is shutting down", 1);
+                }
+                dispatch(request, scheduler, inference, arrival);
+            } catch (InferenceException e) {
+                metrics.request(model, outcome(e), clock.nanoTime() - arrival);
+                sendError(request, e);
+            }
+        }, error -> {
+            metrics.request(model, outcome(error), clock.nanoTime() - arrival);
+            sendError(request, error);
+        });
+    }
+
+    private void dispatch(HttpServerRequest request, BatchScheduler scheduler, InferenceRequest inference,
+            long arrival) {
+        CompletableFuture<InferenceResponse> future = scheduler.submit(inference);
+        String model = scheduler.model().name();
+        if (future.isDone()) {
+            complete(request, future, model, arrival);
+            return;
+        }
+        // A client that goes away takes its queued request with it.
+        request.response().closeHandler(closed -> future.cancel(false));
+        Context context = Vertx.currentContext();
+        future.whenComplete((response, error) -> {
+            if (!future.isCancelled()) {
+                context.runOnContext(v -> complete(request, future, model, arrival));
+            }
+        });
+    }
+
+    private void complete(HttpServerRequest request, CompletableFuture<InferenceResponse> future, String model,
+            long arrival) {
+        InferenceResponse response;
+        try {
+            response = future.join();
+        } catch (CompletionException e) {
+            InferenceException error = e.getCause() instanceof InferenceException ie
+                    ? ie
+                    : InferenceException.internal("internal error", e.getCause());
+            metrics.request(model, outcome(error), clock.nanoTime() - arrival);
+            sendError(request, error);
+            return;
+        }
+        byte[] body = JsonResponseEncoder.response(response);
+        metrics.request(model, "success", clock.nanoTime() - arrival);
+        sendJson(request, 200, body);
+    }
+
+    private static String outcome(InferenceException e) {
+        return e.kind().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private static boolean isJson(String contentType) {
+        String mediaType = contentType.split(";", 2)[0].trim();
+        return mediaType.equalsIgnoreCase(JSON);
+    }
+
+    private static void requireMethod(HttpServerRequest request, HttpMethod method) {
+        if (!request.method().equals(method)) {
+            throw new MethodNotAllowed(request.method() + " is not allowed on " + request.path()
+                    + " (expected: " + method + ")", method);
+        }
+    }
+
+    private static void sendJson(HttpServerRequest request, int status, byte[] body) {
+        HttpServerResponse response = request.response();
+        if (response.ended() || response.closed()) {
+            return;
+        }
+        response.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(Buffer.buffer(body));
+    }
+
+    static void sendError(HttpServerRequest request, RuntimeException error) {
+        HttpServerResponse response = request.response();
+        if (response.ended() || response.closed()) {
+            return;
+        }
+        if (error instanceof MethodNotAllowed notAllowed) {
+            response.putHeader(HttpHeaders.ALLOW, notAllowed.allowed.name());
+            sendJson(request, 405, JsonResponseEncoder.error(notAllowed.getMessage()));
+            return;
+        }
+        InferenceException failure = (InferenceException) error;
+        failure.retryAfterSeconds().ifPresent(
+                seconds -> response.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(seconds)));
+        if (failure.kind() == ErrorKind.PAYLOAD_TOO_LARGE && request.version() != HttpVersion.HTTP_2) {
+            // The rest of an oversized body is never read, so this connection cannot carry another request.
+            response.putHeader(HttpHeaders.CONNECTION, "close");
+            response.endHandler(v -> request.connection().close());
+        }
+        sendJson(request, HttpStatuses.of(failure.kind()), JsonResponseEncoder.error(failure.getMessage()));
+    }
+
+    /** A request with the wrong HTTP method: 405, outside the inference error vocabulary. */
+    private static final class MethodNotAllowed extends RuntimeException {
+        private final HttpMethod allowed;
+
+        MethodNotAllowed(String message, HttpMethod allowed) {
+            super(message, null, false, false);
+            this.allowed = allowed;
+        }
+    }
+}
