@@ -63,13 +63,18 @@ public final class LeveeNode implements AutoCloseable {
                 .setMaxInitialLineLength(8192);
         List<HttpServer> servers = new ArrayList<>();
         try {
-            // Vert.x spreads connections over servers that share a port; the first one picks the
-            // port when 0 is asked for, and the rest bind to the port it got.
-            HttpServer first = await(vertx.createHttpServer(serverOptions).requestHandler(api).listen(options.port()));
-            servers.add(first);
-            int port = first.actualPort();
-            for (int i = 1; i < options.eventLoops(); i++) {
-                servers.add(await(vertx.createHttpServer(serverOptions).requestHandler(api).listen(port)));
+            // Servers that listen on the same port share it and Vert.x spreads connections over
+            // their event loops. For a free port, Vert.x shares one random port between servers that
+            // ask for the same negative port.
+            int requested = options.port() == 0 ? -1 : options.port();
+            for (int i = 0; i < options.eventLoops(); i++) {
+                servers.add(await(vertx.createHttpServer(serverOptions).requestHandler(api).listen(requested)));
+            }
+            int port = servers.getFirst().actualPort();
+            for (HttpServer server : servers) {
+                if (server.actualPort() != port) {
+                    throw new IOException("HTTP servers bound different ports: " + port + " and " + server.actualPort());
+                }
             }
             LeveeNode node = new LeveeNode(vertx, registry, metrics, state, servers, port);
             log.info("Levee {} serving at http://{}:{} with models {}", NodeState.VERSION, options.host(), port,
