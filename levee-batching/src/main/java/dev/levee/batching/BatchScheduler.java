@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -31,15 +32,16 @@ import org.slf4j.LoggerFactory;
  * join it up to the max batch size, runs the batch and completes each request's future with its
  * own rows.
  *
- * <p>A request whose future is already done when its batch is formed (cancelled because the client
- * went away, or failed by a deadline) is dropped without running; one whose deadline has passed
- * gets DEADLINE_EXCEEDED and does not run.
+ * <p>A request leaves the queue without running when its future completes first: cancelled
+ * because the client went away, or failed with DEADLINE_EXCEEDED by the {@link DeadlineTimer} at
+ * its deadline. A result that arrives after the deadline is discarded. No batch starts with a
+ * request whose deadline has passed.
  */
 public final class BatchScheduler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BatchScheduler.class);
 
-    /** Weight of the newest batch in the service time average. */
-    private static final double SERVICE_TIME_WEIGHT = 0.2;
+    /** Warm-up runs per calibrated batch size; the first run of a session is slow, so it is not measured. */
+    private static final int WARMUP_RUNS = 3;
 
     private final LoadedModel loaded;
     private final Model model;
@@ -47,45 +49,86 @@ public final class BatchScheduler implements AutoCloseable {
     private final int maxBatchSize;
     private final long maxQueueDelayNanos;
     private final int maxQueueSize;
+    private final long defaultTimeoutNanos;
+    private final long targetQueueDelayNanos;
     private final Clock clock;
     private final AdmissionPolicy admission;
     private final SchedulerListener listener;
+    private final DeadlineTimer deadlineTimer;
     private final List<Thread> workers = new ArrayList<>();
+    /** Requests whose batch is running; a request counts until its model run returns. */
+    private final AtomicInteger running = new AtomicInteger();
 
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when a request is queued or the scheduler closes. */
     private final Condition changed = lock.newCondition();
-    /** Guarded by {@link #lock}. Oldest request first. */
+    /** Guarded by {@link #lock}. Oldest request first; holds only requests whose future is pending. */
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    /** Guarded by {@link #lock}. Sum of the rows of the queued requests. */
+    private int queuedRows;
     /** Guarded by {@link #lock}. */
     private boolean closed;
-    /** Guarded by {@link #lock}. Moving average of one batch's service time; 0 until the first batch. */
-    private double averageServiceNanos;
-    /** Guarded by {@link #lock}. Moving average of requests per batch. */
-    private double averageBatchRequests = 1;
+    /** Guarded by {@link #lock}. */
+    private final ServiceTimeEstimator serviceTime = new ServiceTimeEstimator();
 
     public BatchScheduler(LoadedModel loaded, Clock clock, AdmissionPolicy admission, SchedulerListener listener) {
+        this(loaded, clock, admission, listener, DeadlineTimer.SYSTEM);
+    }
+
+    public BatchScheduler(LoadedModel loaded, Clock clock, AdmissionPolicy admission, SchedulerListener listener,
+            DeadlineTimer deadlineTimer) {
         this.loaded = requireNonNull(loaded, "loaded");
         this.model = loaded.model();
         this.name = loaded.name();
         this.clock = requireNonNull(clock, "clock");
         this.admission = requireNonNull(admission, "admission");
         this.listener = requireNonNull(listener, "listener");
+        this.deadlineTimer = requireNonNull(deadlineTimer, "deadlineTimer");
         this.maxBatchSize = model.batching() ? loaded.config().maxBatchSize() : 1;
         this.maxQueueDelayNanos = loaded.config().maxQueueDelay().toNanos();
         this.maxQueueSize = loaded.config().maxQueueSize();
+        this.defaultTimeoutNanos = loaded.config().defaultTimeout().toNanos();
+        this.targetQueueDelayNanos = loaded.config().targetQueueDelay().toNanos();
+        calibrate();
         for (int i = 0; i < loaded.config().instanceCount(); i++) {
-            Thread worker = Thread.ofPlatform()
+            workers.add(Thread.ofPlatform()
                     .name("levee-" + name + "-v" + loaded.version() + "-instance-" + i)
                     .daemon()
-                    .unstarted(this::workLoop);
-            workers.add(worker);
+                    .unstarted(this::workLoop));
         }
         workers.forEach(Thread::start);
     }
 
     public LoadedModel model() {
         return loaded;
+    }
+
+    /**
+     * Runs warm-up batches of one row and of the max batch size, when the model can make its own
+     * input, so admission has service time estimates before the first request arrives.
+     */
+    private void calibrate() {
+        for (int rows : new int[] {1, maxBatchSize}) {
+            for (int run = 0; run < WARMUP_RUNS; run++) {
+                long start = clock.nanoTime();
+                boolean ran;
+                try {
+                    ran = model.warmup(rows);
+                } catch (Exception e) {
+                    log.warn("model {} failed its warm-up run of {} rows; admission estimates start empty",
+                            name, rows, e);
+                    return;
+                }
+                if (!ran) {
+                    return;
+                }
+                if (run > 0) {
+                    serviceTime.record(rows, clock.nanoTime() - start);
+                }
+            }
+        }
+        log.debug("model {} calibrated: {} ns for 1 row, {} ns for {} rows", name, serviceTime.batchNanos(1),
+                serviceTime.batchNanos(maxBatchSize), maxBatchSize);
     }
 
     /**
@@ -101,28 +144,42 @@ public final class BatchScheduler implements AutoCloseable {
             return future;
         }
         long now = clock.nanoTime();
+        if (!request.hasDeadline() && defaultTimeoutNanos > 0) {
+            request = request.withDeadline(now + defaultTimeoutNanos);
+        }
+        if (request.hasDeadline() && request.deadlineNanos() <= now) {
+            listener.expired(name);
+            future.completeExceptionally(expiredError());
+            return future;
+        }
         Pending pending = new Pending(request, future, now, model.batchKey(request), request.rows());
         lock.lock();
         try {
             if (closed) {
-                future.completeExceptionally(InferenceException.retryLater(ErrorKind.UNAVAILABLE,
-                        "model '" + name + "' is unloading", 1));
+                future.completeExceptionally(unloadingError());
                 return future;
             }
-            Optional<InferenceException> rejection = admission.reject(request, queueState(), now);
+            Optional<AdmissionPolicy.Rejection> rejection =
+                    admission.reject(request, queueState(pending.rows), now);
             if (rejection.isPresent()) {
-                future.completeExceptionally(rejection.get());
+                listener.rejected(name, rejection.get().reason());
+                future.completeExceptionally(rejection.get().error());
                 return future;
             }
             queue.addLast(pending);
+            queuedRows += pending.rows;
             changed.signalAll();
         } finally {
             lock.unlock();
         }
+        future.whenComplete((response, error) -> leaveQueueIfWaiting(pending));
+        if (request.hasDeadline()) {
+            deadlineTimer.schedule(request.deadlineNanos() - now, () -> expire(pending));
+        }
         return future;
     }
 
-    /** Requests waiting in the queue, including cancelled ones not yet swept out. */
+    /** Requests waiting in the queue. */
     public int queueDepth() {
         lock.lock();
         try {
@@ -132,10 +189,39 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    private QueueState queueState() {
-        double batches = queue.size() / Math.max(1.0, averageBatchRequests);
-        long drainNanos = (long) (batches * averageServiceNanos / workers.size());
-        return new QueueState(queue.size(), maxQueueSize, drainNanos);
+    /** Requests whose batch is running now. */
+    public int inFlight() {
+        return running.get();
+    }
+
+    /** Guarded by {@link #lock}. The queue as a request of {@code rows} rows finds it on arrival. */
+    private QueueState queueState(int rows) {
+        long drainNanos = serviceTime.drainNanos(queuedRows, maxBatchSize, workers.size());
+        long ownBatchNanos = serviceTime.batchNanos(Math.min(maxBatchSize, queuedRows % maxBatchSize + rows));
+        return new QueueState(queue.size(), maxQueueSize, drainNanos, ownBatchNanos, targetQueueDelayNanos);
+    }
+
+    /** Takes a request whose future completed while queued (cancelled or expired) out of the queue. */
+    private void leaveQueueIfWaiting(Pending pending) {
+        lock.lock();
+        try {
+            removeFinished(pending);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Guarded by {@link #lock}. Forgets a finished request that is still queued; counts a cancellation. */
+    private void removeFinished(Pending pending) {
+        if (pending.dequeued) {
+            return;
+        }
+        pending.dequeued = true;
+        queue.remove(pending);
+        queuedRows -= pending.rows;
+        if (pending.future.isCancelled()) {
+            listener.cancelled(name);
+        }
     }
 
     private void workLoop() {
@@ -170,7 +256,9 @@ public final class BatchScheduler implements AutoCloseable {
                 }
                 long waitNanos = head.enqueuedNanos + maxQueueDelayNanos - now;
                 if (waitNanos <= 0 || compatibleRows(head) >= maxBatchSize) {
-                    return takeBatch(head, now);
+                    List<Pending> batch = takeBatch(head, now);
+                    running.addAndGet(batch.size());
+                    return batch;
                 }
                 changed.awaitNanos(waitNanos);
             }
@@ -179,14 +267,15 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    /** Removes queue heads that need no run: already answered, or past their deadline. */
+    /** Guarded by {@link #lock}. Removes queue heads that must not run: answered, or past their deadline. */
     private void dropFinishedHead(long now) {
         Pending head;
         while ((head = queue.peekFirst()) != null) {
             if (head.future.isDone()) {
-                queue.pollFirst();
+                removeFinished(head);
             } else if (head.request.deadlineNanos() <= now) {
-                queue.pollFirst();
+                // Out of the queue first: completing the future runs its callbacks on this thread.
+                removeFinished(head);
                 expire(head);
             } else {
                 return;
@@ -194,6 +283,7 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
+    /** Guarded by {@link #lock}. */
     private int compatibleRows(Pending head) {
         int rows = 0;
         for (Pending pending : queue) {
@@ -207,6 +297,7 @@ public final class BatchScheduler implements AutoCloseable {
         return rows;
     }
 
+    /** Guarded by {@link #lock}. */
     private List<Pending> takeBatch(Pending head, long now) {
         List<Pending> batch = new ArrayList<>();
         int rows = 0;
@@ -216,28 +307,46 @@ public final class BatchScheduler implements AutoCloseable {
             if (!pending.key.equals(head.key)) {
                 continue;
             }
-            if (pending.future.isDone()) {
-                it.remove();
-                continue;
+            boolean finished = pending.future.isDone();
+            boolean expired = !finished && pending.request.deadlineNanos() <= now;
+            if (!finished && !expired && rows + pending.rows > maxBatchSize) {
+                break;
             }
-            if (pending.request.deadlineNanos() <= now) {
-                it.remove();
+            // Out of the queue before any future completes: completion callbacks run on this
+            // thread and must find the request already gone, not touch the queue being iterated.
+            it.remove();
+            pending.dequeued = true;
+            queuedRows -= pending.rows;
+            if (expired) {
                 expire(pending);
                 continue;
             }
-            if (rows + pending.rows > maxBatchSize) {
-                break;
+            if (finished) {
+                if (pending.future.isCancelled()) {
+                    listener.cancelled(name);
+                }
+                continue;
             }
-            it.remove();
             rows += pending.rows;
             batch.add(pending);
         }
         return batch;
     }
 
+    /** Fails a request with DEADLINE_EXCEEDED unless it already has its answer. */
     private void expire(Pending pending) {
-        pending.future.completeExceptionally(InferenceException.of(ErrorKind.DEADLINE_EXCEEDED,
-                "request to model '" + name + "' waited past its deadline; it was not run"));
+        if (pending.future.completeExceptionally(expiredError())) {
+            listener.expired(name);
+        }
+    }
+
+    private InferenceException expiredError() {
+        return InferenceException.of(ErrorKind.DEADLINE_EXCEEDED,
+                "request to model '" + name + "' passed its deadline before its result was ready");
+    }
+
+    private InferenceException unloadingError() {
+        return InferenceException.retryLater(ErrorKind.UNAVAILABLE, "model '" + name + "' is unloading", 1);
     }
 
     private void runBatch(List<Pending> batch) {
@@ -260,13 +369,14 @@ public final class BatchScheduler implements AutoCloseable {
             log.warn("[{}] model {} failed to run a batch of {} requests", requestIds(batch), name, batch.size(), e);
             InferenceException failure = InferenceException.internal(
                     "model '" + name + "' failed to run the batch holding this request", null);
+            finishBatch(batch, rows, start);
             batch.forEach(p -> p.future.completeExceptionally(failure));
-            recordBatch(batch.size(), rows, clock.nanoTime() - start);
             return;
         }
-        recordBatch(batch.size(), rows, clock.nanoTime() - start);
+        finishBatch(batch, rows, start);
         for (int i = 0; i < batch.size(); i++) {
             Pending pending = batch.get(i);
+            // complete() does nothing when the deadline timer answered first: the late result is dropped.
             switch (outcomes.get(i)) {
                 case RowOutcome.Success success -> pending.future.complete(respond(pending.request, success));
                 case RowOutcome.Failure failure -> pending.future.completeExceptionally(failure.error());
@@ -274,17 +384,17 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    private void recordBatch(int requests, int rows, long serviceNanos) {
+    /** Records a finished run; its requests stop counting as in flight only now that the model returned. */
+    private void finishBatch(List<Pending> batch, int rows, long start) {
+        long serviceNanos = clock.nanoTime() - start;
+        running.addAndGet(-batch.size());
         lock.lock();
         try {
-            averageServiceNanos = averageServiceNanos == 0
-                    ? serviceNanos
-                    : averageServiceNanos + SERVICE_TIME_WEIGHT * (serviceNanos - averageServiceNanos);
-            averageBatchRequests += SERVICE_TIME_WEIGHT * (requests - averageBatchRequests);
+            serviceTime.record(rows, serviceNanos);
         } finally {
             lock.unlock();
         }
-        listener.batchCompleted(name, requests, rows, serviceNanos);
+        listener.batchCompleted(name, batch.size(), rows, serviceNanos);
     }
 
     private InferenceResponse respond(InferenceRequest request, RowOutcome.Success success) {
@@ -316,13 +426,11 @@ public final class BatchScheduler implements AutoCloseable {
         try {
             closed = true;
             abandoned = new ArrayList<>(queue);
-            queue.clear();
             changed.signalAll();
         } finally {
             lock.unlock();
         }
-        InferenceException unavailable = InferenceException.retryLater(ErrorKind.UNAVAILABLE,
-                "model '" + name + "' is unloading", 1);
+        InferenceException unavailable = unloadingError();
         abandoned.forEach(p -> p.future.completeExceptionally(unavailable));
         long deadline = System.nanoTime() + unit.toNanos(timeout);
         for (Thread worker : workers) {
@@ -340,10 +448,23 @@ public final class BatchScheduler implements AutoCloseable {
         close(30, TimeUnit.SECONDS);
     }
 
-    private record Pending(
-            InferenceRequest request,
-            CompletableFuture<InferenceResponse> future,
-            long enqueuedNanos,
-            String key,
-            int rows) {}
+    /** A queued request. Identity matters: the queue removes exactly this entry. */
+    private static final class Pending {
+        final InferenceRequest request;
+        final CompletableFuture<InferenceResponse> future;
+        final long enqueuedNanos;
+        final String key;
+        final int rows;
+        /** Guarded by the scheduler's lock. True once the request has left the queue. */
+        boolean dequeued;
+
+        Pending(InferenceRequest request, CompletableFuture<InferenceResponse> future, long enqueuedNanos,
+                String key, int rows) {
+            this.request = request;
+            this.future = future;
+            this.enqueuedNanos = enqueuedNanos;
+            this.key = key;
+            this.rows = rows;
+        }
+    }
 }

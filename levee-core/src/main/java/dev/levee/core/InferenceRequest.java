@@ -15,6 +15,7 @@ import java.util.Map;
  * @param outputs names of the outputs to return; empty means all of them
  * @param parameters request parameters, passed through to the response untouched
  * @param deadlineNanos the {@link Clock#nanoTime()} after which nobody waits for the result
+ * @param priority how the request ranks when the model is overloaded
  */
 public record InferenceRequest(
         String id,
@@ -23,7 +24,8 @@ public record InferenceRequest(
         List<Tensor> inputs,
         List<String> outputs,
         Map<String, Object> parameters,
-        long deadlineNanos) {
+        long deadlineNanos,
+        Priority priority) {
 
     /** Deadline value for a request that carries none. */
     public static final long NO_DEADLINE = Long.MAX_VALUE;
@@ -35,6 +37,17 @@ public record InferenceRequest(
         inputs = List.copyOf(inputs);
         outputs = List.copyOf(outputs);
         parameters = Map.copyOf(parameters);
+        requireNonNull(priority, "priority");
+    }
+
+    /** A request of normal priority. */
+    public InferenceRequest(String id, String model, String version, List<Tensor> inputs, List<String> outputs,
+            Map<String, Object> parameters, long deadlineNanos) {
+        this(id, model, version, inputs, outputs, parameters, deadlineNanos, Priority.NORMAL);
+    }
+
+    public boolean hasDeadline() {
+        return deadlineNanos != NO_DEADLINE;
     }
 
     /** Returns the input with the given name, if the request has one. */
@@ -56,6 +69,10 @@ public record InferenceRequest(
     }
 
     public InferenceRequest withDeadline(long newDeadlineNanos) {
-        return new InferenceRequest(id, model, version, inputs, outputs, parameters, newDeadlineNanos);
+        return new InferenceRequest(id, model, version, inputs, outputs, parameters, newDeadlineNanos, priority);
+    }
+
+    public InferenceRequest withPriority(Priority newPriority) {
+        return new InferenceRequest(id, model, version, inputs, outputs, parameters, deadlineNanos, newPriority);
     }
 }

@@ -42,6 +42,15 @@ public interface Model extends AutoCloseable {
     }
 
     /**
+     * Runs a batch of {@code rows} rows of input the model makes up itself, to warm up its runtime
+     * and let the scheduler measure service time before real requests arrive. Returns false, having
+     * run nothing, when the model cannot make such input.
+     */
+    default boolean warmup(int rows) throws Exception {
+        return false;
+    }
+
+    /**
      * Runs one batch and returns one outcome per request, in the batch's order. Throws when the
      * whole batch failed; the caller then fails every request of the batch.
      */

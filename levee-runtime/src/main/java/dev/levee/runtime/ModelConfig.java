@@ -18,6 +18,8 @@ import java.util.Map;
  * @param maxQueueSize most requests that may wait in the queue; more are rejected with 503
  * @param instanceCount number of model instances, each running one batch at a time
  * @param intraOpThreads ONNX Runtime threads per run; 0 takes the number of processors
+ * @param defaultTimeout deadline given to requests that carry none; zero means none
+ * @param targetQueueDelay queueing delay the admission controller keeps the queue under
  * @param parameters platform-specific settings, such as a synthetic model's service time
  */
 public record ModelConfig(
@@ -28,16 +30,21 @@ public record ModelConfig(
         int maxQueueSize,
         int instanceCount,
         int intraOpThreads,
+        Duration defaultTimeout,
+        Duration targetQueueDelay,
         Map<String, String> parameters) {
 
     public static final int DEFAULT_MAX_BATCH_SIZE = 32;
     public static final Duration DEFAULT_MAX_QUEUE_DELAY = Duration.ofMillis(2);
     public static final int DEFAULT_MAX_QUEUE_SIZE = 256;
+    public static final Duration DEFAULT_TARGET_QUEUE_DELAY = Duration.ofMillis(100);
 
     public ModelConfig {
         requireNonNull(name, "name");
         requireNonNull(platform, "platform");
         requireNonNull(maxQueueDelay, "maxQueueDelay");
+        requireNonNull(defaultTimeout, "defaultTimeout");
+        requireNonNull(targetQueueDelay, "targetQueueDelay");
         parameters = Map.copyOf(parameters);
         if (maxBatchSize < 0) {
             throw new IllegalArgumentException("max_batch_size: " + maxBatchSize + " (expected: >= 0)");
@@ -52,6 +59,14 @@ public record ModelConfig(
         if (instanceCount <= 0) {
             throw new IllegalArgumentException("instance_count: " + instanceCount + " (expected: > 0)");
         }
+        if (defaultTimeout.isNegative()) {
+            throw new IllegalArgumentException(
+                    "default_timeout_ms: " + defaultTimeout.toMillis() + " (expected: >= 0)");
+        }
+        if (targetQueueDelay.isNegative() || targetQueueDelay.isZero()) {
+            throw new IllegalArgumentException(
+                    "target_queue_delay_ms: " + targetQueueDelay.toMillis() + " (expected: > 0)");
+        }
         if (intraOpThreads < 0) {
             throw new IllegalArgumentException("intra_op_threads: " + intraOpThreads + " (expected: >= 0)");
         }
@@ -60,7 +75,7 @@ public record ModelConfig(
     /** Returns a configuration with the defaults for everything but the name and platform. */
     public static ModelConfig defaults(String name, String platform) {
         return new ModelConfig(name, platform, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY,
-                DEFAULT_MAX_QUEUE_SIZE, 1, 0, Map.of());
+                DEFAULT_MAX_QUEUE_SIZE, 1, 0, Duration.ZERO, DEFAULT_TARGET_QUEUE_DELAY, Map.of());
     }
 
     /**
@@ -77,6 +92,8 @@ public record ModelConfig(
         int maxQueueSize = DEFAULT_MAX_QUEUE_SIZE;
         int instanceCount = 1;
         int intraOpThreads = 0;
+        Duration defaultTimeout = Duration.ZERO;
+        Duration targetQueueDelay = DEFAULT_TARGET_QUEUE_DELAY;
         Map<String, String> parameters = new HashMap<>();
         Iterator<Map.Entry<String, JsonNode>> fields = json.fields();
         while (fields.hasNext()) {
@@ -89,6 +106,9 @@ public record ModelConfig(
                 case "max_queue_size" -> maxQueueSize = intField(name, field.getKey(), value);
                 case "instance_count" -> instanceCount = intField(name, field.getKey(), value);
                 case "intra_op_threads" -> intraOpThreads = intField(name, field.getKey(), value);
+                case "default_timeout_ms" -> defaultTimeout = Duration.ofMillis(intField(name, field.getKey(), value));
+                case "target_queue_delay_ms" ->
+                        targetQueueDelay = Duration.ofMillis(intField(name, field.getKey(), value));
                 case "parameters" -> value.fields().forEachRemaining(
                         p -> parameters.put(p.getKey(), p.getValue().asText()));
                 default -> throw new IllegalArgumentException(
@@ -96,7 +116,7 @@ public record ModelConfig(
             }
         }
         return new ModelConfig(name, platform, maxBatchSize, Duration.ofNanos(maxQueueDelayMicros * 1000),
-                maxQueueSize, instanceCount, intraOpThreads, parameters);
+                maxQueueSize, instanceCount, intraOpThreads, defaultTimeout, targetQueueDelay, parameters);
     }
 
     private static int intField(String model, String field, JsonNode value) {
@@ -109,23 +129,38 @@ public record ModelConfig(
 
     public ModelConfig withMaxBatchSize(int size) {
         return new ModelConfig(name, platform, size, maxQueueDelay, maxQueueSize, instanceCount,
-                intraOpThreads, parameters);
+                intraOpThreads, defaultTimeout, targetQueueDelay, parameters);
     }
 
     public ModelConfig withMaxQueueSize(int size) {
         return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, size, instanceCount,
-                intraOpThreads, parameters);
+                intraOpThreads, defaultTimeout, targetQueueDelay, parameters);
     }
 
     public ModelConfig withMaxQueueDelay(Duration delay) {
         return new ModelConfig(name, platform, maxBatchSize, delay, maxQueueSize, instanceCount,
-                intraOpThreads, parameters);
+                intraOpThreads, defaultTimeout, targetQueueDelay, parameters);
+    }
+
+    public ModelConfig withInstanceCount(int count) {
+        return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, count,
+                intraOpThreads, defaultTimeout, targetQueueDelay, parameters);
+    }
+
+    public ModelConfig withDefaultTimeout(Duration timeout) {
+        return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
+                intraOpThreads, timeout, targetQueueDelay, parameters);
+    }
+
+    public ModelConfig withTargetQueueDelay(Duration delay) {
+        return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
+                intraOpThreads, defaultTimeout, delay, parameters);
     }
 
     public ModelConfig withParameter(String key, String value) {
         Map<String, String> copy = new HashMap<>(parameters);
         copy.put(key, value);
         return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
-                intraOpThreads, copy);
+                intraOpThreads, defaultTimeout, targetQueueDelay, copy);
     }
 }

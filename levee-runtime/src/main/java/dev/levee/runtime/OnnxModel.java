@@ -87,6 +87,35 @@ public final class OnnxModel implements Model {
         return batching;
     }
 
+    /** Runs zeros (empty strings for BYTES) when every input dimension but the batch one is fixed. */
+    @Override
+    public boolean warmup(int rows) throws OrtException {
+        if (!batching) {
+            return false;
+        }
+        List<Tensor> inputs = new ArrayList<>();
+        for (TensorMetadata input : metadata.inputs()) {
+            long[] shape = input.shape();
+            shape[0] = rows;
+            long count = dev.levee.core.Shapes.elementCount(shape);
+            if (count < 0 || count > Integer.MAX_VALUE / 8) {
+                return false;
+            }
+            if (input.datatype() == DataType.BYTES) {
+                byte[][] empty = new byte[(int) count][];
+                java.util.Arrays.fill(empty, new byte[0]);
+                inputs.add(Tensor.ofStrings(input.name(), shape, empty));
+            } else {
+                ByteBuffer zeros = ByteBuffer.allocate((int) count * input.datatype().byteSize());
+                inputs.add(new Tensor(input.name(), input.datatype(), shape,
+                        new TensorData.FixedWidth(input.datatype(), zeros)));
+            }
+        }
+        run(List.of(new InferenceRequest("warmup", metadata.name(), "", inputs, List.of(), java.util.Map.of(),
+                InferenceRequest.NO_DEADLINE)));
+        return true;
+    }
+
     @Override
     public List<RowOutcome> run(List<InferenceRequest> batch) throws OrtException {
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package dev.levee.runtime;
 
+import dev.levee.core.Clock;
 import dev.levee.core.DataType;
 import dev.levee.core.InferenceException;
 import dev.levee.core.InferenceRequest;
@@ -42,12 +43,20 @@ public final class SyntheticModel implements Model {
     private final ModelMetadata metadata;
     private final ServiceTime serviceTime;
     private final Float failMarker;
+    private final Clock clock;
     private final AtomicLong executedRequests = new AtomicLong();
+    private final AtomicLong startedPastDeadline = new AtomicLong();
     private final AtomicLong executedBatches = new AtomicLong();
     private final AtomicInteger running = new AtomicInteger();
     private final AtomicInteger maxRunning = new AtomicInteger();
 
     public SyntheticModel(String name, String version, ServiceTime serviceTime, Float failMarker) {
+        this(name, version, serviceTime, failMarker, Clock.SYSTEM);
+    }
+
+    /** A synthetic model that checks each request's deadline against {@code clock} when its batch starts. */
+    public SyntheticModel(String name, String version, ServiceTime serviceTime, Float failMarker, Clock clock) {
+        this.clock = clock;
         this.metadata = new ModelMetadata(name, List.of(version), "synthetic",
                 List.of(new TensorMetadata(INPUT, DataType.FP32, new long[] {-1, -1})),
                 List.of(new TensorMetadata(OUTPUT, DataType.FP32, new long[] {-1, -1})));
@@ -86,6 +95,12 @@ public final class SyntheticModel implements Model {
     public List<RowOutcome> run(List<InferenceRequest> batch) throws InterruptedException {
         int now = running.incrementAndGet();
         maxRunning.accumulateAndGet(now, Math::max);
+        long start = clock.nanoTime();
+        for (InferenceRequest request : batch) {
+            if (request.deadlineNanos() < start) {
+                startedPastDeadline.incrementAndGet();
+            }
+        }
         try {
             serviceTime.spend(batch);
             executedBatches.incrementAndGet();
@@ -111,6 +126,11 @@ public final class SyntheticModel implements Model {
     /** Number of requests whose batch ran to the end of its service time. */
     public long executedRequests() {
         return executedRequests.get();
+    }
+
+    /** Number of requests whose batch started after the request's deadline; the scheduler must keep it 0. */
+    public long startedPastDeadline() {
+        return startedPastDeadline.get();
     }
 
     public long executedBatches() {

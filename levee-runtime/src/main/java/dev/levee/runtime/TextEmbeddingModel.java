@@ -160,6 +160,13 @@ public final class TextEmbeddingModel implements Model {
         return outcomes;
     }
 
+    /** Embeds {@code rows} copies of a sentence of typical length (about a dozen tokens). */
+    @Override
+    public boolean warmup(int rows) throws OrtException {
+        embed(java.util.Collections.nCopies(rows, "Results for the exam taken in June are published at nine today."));
+        return true;
+    }
+
     /** Returns one L2-normalized embedding per text, computed in a single forward pass. */
     public float[][] embed(List<String> texts) throws OrtException {
         Encoding[] encodings = tokenizer.batchEncode(texts);

@@ -1,6 +1,7 @@
 package dev.levee.server;
 
 import dev.levee.batching.BatchScheduler;
+import dev.levee.batching.RejectionReason;
 import dev.levee.batching.SchedulerListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -44,6 +45,39 @@ public final class NodeMetrics implements SchedulerListener {
                 .tag("model", scheduler.model().name())
                 .tag("version", scheduler.model().version())
                 .register(registry);
+        Gauge.builder("levee.inflight", scheduler, BatchScheduler::inFlight)
+                .description("Requests whose batch is running on a model instance")
+                .tag("model", scheduler.model().name())
+                .tag("version", scheduler.model().version())
+                .register(registry);
+    }
+
+    @Override
+    public void rejected(String model, RejectionReason reason) {
+        Counter.builder("levee.rejections")
+                .description("Requests turned away by admission, by reason")
+                .tag("model", model)
+                .tag("reason", reason.label())
+                .register(registry)
+                .increment();
+    }
+
+    @Override
+    public void expired(String model) {
+        Counter.builder("levee.expirations")
+                .description("Requests whose deadline passed before their result was ready")
+                .tag("model", model)
+                .register(registry)
+                .increment();
+    }
+
+    @Override
+    public void cancelled(String model) {
+        Counter.builder("levee.cancellations")
+                .description("Queued requests dropped because their client went away")
+                .tag("model", model)
+                .register(registry)
+                .increment();
     }
 
     @Override

@@ -37,7 +37,7 @@ public record NodeOptions(
 
     public static NodeOptions defaults() {
         return new NodeOptions("0.0.0.0", 8000, DEFAULT_MAX_BODY_BYTES,
-                Math.max(1, Runtime.getRuntime().availableProcessors()), Clock.SYSTEM, AdmissionPolicy.boundedQueue());
+                Math.max(1, Runtime.getRuntime().availableProcessors()), Clock.SYSTEM, AdmissionPolicy.predictive());
     }
 
     public NodeOptions withPort(int newPort) {
@@ -46,6 +46,14 @@ public record NodeOptions(
 
     public NodeOptions withHost(String newHost) {
         return new NodeOptions(newHost, port, maxBodyBytes, eventLoops, clock, admission);
+    }
+
+    public NodeOptions withAdmission(AdmissionPolicy policy) {
+        return new NodeOptions(host, port, maxBodyBytes, eventLoops, clock, policy);
+    }
+
+    public NodeOptions withClock(Clock newClock) {
+        return new NodeOptions(host, port, maxBodyBytes, eventLoops, newClock, admission);
     }
 
     public NodeOptions withMaxBodyBytes(long bytes) {

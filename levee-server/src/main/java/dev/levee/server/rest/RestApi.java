@@ -8,6 +8,7 @@ import dev.levee.core.ErrorKind;
 import dev.levee.core.InferenceException;
 import dev.levee.core.InferenceRequest;
 import dev.levee.core.InferenceResponse;
+import dev.levee.core.RequestControls;
 import dev.levee.server.ModelRegistry;
 import dev.levee.server.NodeMetrics;
 import dev.levee.server.NodeState;
@@ -35,6 +36,10 @@ import org.slf4j.LoggerFactory;
 public final class RestApi implements Handler<HttpServerRequest> {
     private static final Logger log = LoggerFactory.getLogger(RestApi.class);
     private static final String JSON = "application/json";
+    /** Header for plain HTTP clients: the request's timeout in milliseconds. */
+    public static final String TIMEOUT_HEADER = "Levee-Timeout-Ms";
+    /** Header for plain HTTP clients: {@code low} or {@code normal}. */
+    public static final String PRIORITY_HEADER = "Levee-Priority";
 
     private final ModelRegistry registry;
     private final NodeMetrics metrics;
@@ -148,8 +153,8 @@ public final class RestApi implements Handler<HttpServerRequest> {
         RequestBody.read(request, maxBodyBytes, body -> {
             try {
                 BatchScheduler scheduler = registry.find(model, version);
-                InferenceRequest inference = JsonRequestDecoder.decode(
-                        body.getBytes(), model, version, InferenceRequest.NO_DEADLINE);
+                InferenceRequest inference = withControls(request, JsonRequestDecoder.decode(
+                        body.getBytes(), model, version, InferenceRequest.NO_DEADLINE), arrival);
                 if (!state.accepting()) {
                     throw InferenceException.retryLater(ErrorKind.UNAVAILABLE, "node is shutting down", 1);
                 }
@@ -162,6 +167,28 @@ public final class RestApi implements Handler<HttpServerRequest> {
             metrics.request(model, outcome(error), clock.nanoTime() - arrival);
             sendError(request, error);
         });
+    }
+
+    /**
+     * Applies the timeout and priority a client may send as request parameters or as headers. When
+     * both carry a timeout, the shorter one wins.
+     */
+    private static InferenceRequest withControls(HttpServerRequest http, InferenceRequest request, long arrival) {
+        long timeout = RequestControls.timeoutNanos(request.parameters()).orElse(Long.MAX_VALUE);
+        String header = http.getHeader(TIMEOUT_HEADER);
+        if (header != null) {
+            timeout = Math.min(timeout, RequestControls.timeoutNanosFromMillis(TIMEOUT_HEADER, header));
+        }
+        if (timeout != Long.MAX_VALUE) {
+            request = request.withDeadline(RequestControls.deadline(arrival, timeout));
+        }
+        String priority = http.getHeader(PRIORITY_HEADER);
+        if (priority != null) {
+            request = request.withPriority(RequestControls.parsePriority(PRIORITY_HEADER, priority));
+        } else {
+            request = RequestControls.priority(request.parameters()).map(request::withPriority).orElse(request);
+        }
+        return request;
     }
 
     private void dispatch(HttpServerRequest request, BatchScheduler scheduler, InferenceRequest inference,

@@ -1,0 +1,74 @@
+package dev.levee.core;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Reads the request parameters that steer admission rather than the model: {@code timeout} in
+ * microseconds, as Triton's clients send it, and {@code priority} ({@code "low"} or
+ * {@code "normal"}). Transports also map their own headers or deadlines onto the same values.
+ */
+public final class RequestControls {
+    /** Request parameter carrying the timeout in microseconds. */
+    public static final String TIMEOUT_PARAMETER = "timeout";
+    /** Request parameter carrying the priority. */
+    public static final String PRIORITY_PARAMETER = "priority";
+
+    /** Longest timeout accepted, so deadline arithmetic cannot overflow: one day. */
+    private static final long MAX_TIMEOUT_NANOS = TimeUnit.DAYS.toNanos(1);
+
+    private RequestControls() {}
+
+    /** Returns the timeout in nanoseconds from the {@code timeout} parameter, if present. */
+    public static Optional<Long> timeoutNanos(Map<String, Object> parameters) {
+        Object value = parameters.get(TIMEOUT_PARAMETER);
+        if (value == null) {
+            return Optional.empty();
+        }
+        if (!(value instanceof Number number) || number instanceof Double || number instanceof Float
+                || number.longValue() < 0) {
+            throw InferenceException.invalid("parameter 'timeout': " + value
+                    + " (expected: a non-negative integer number of microseconds)");
+        }
+        return Optional.of(clamp(TimeUnit.MICROSECONDS.toNanos(number.longValue())));
+    }
+
+    /** Parses a millisecond timeout from a header value; {@code header} names it in errors. */
+    public static long timeoutNanosFromMillis(String header, String value) {
+        long millis;
+        try {
+            millis = Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            millis = -1;
+        }
+        if (millis < 0) {
+            throw InferenceException.invalid(header + ": '" + value
+                    + "' (expected: a non-negative integer number of milliseconds)");
+        }
+        return clamp(TimeUnit.MILLISECONDS.toNanos(millis));
+    }
+
+    /** Returns the priority from the {@code priority} parameter, if present. */
+    public static Optional<Priority> priority(Map<String, Object> parameters) {
+        Object value = parameters.get(PRIORITY_PARAMETER);
+        if (value == null) {
+            return Optional.empty();
+        }
+        return Optional.of(parsePriority("parameter 'priority'", value.toString()));
+    }
+
+    public static Priority parsePriority(String where, String value) {
+        return Priority.parse(value).orElseThrow(() -> InferenceException.invalid(
+                where + ": '" + value + "' (expected: low or normal)"));
+    }
+
+    /** The deadline for a request that arrived at {@code arrivalNanos} with the given timeout. */
+    public static long deadline(long arrivalNanos, long timeoutNanos) {
+        return arrivalNanos + timeoutNanos;
+    }
+
+    private static long clamp(long nanos) {
+        return Math.min(nanos, MAX_TIMEOUT_NANOS);
+    }
+}
