@@ -1,5 +1,6 @@
 package dev.levee.cli;
 
+import dev.levee.batching.AdmissionPolicy;
 import dev.levee.runtime.LoadedModel;
 import dev.levee.runtime.ModelRepository;
 import dev.levee.server.LeveeNode;
@@ -8,6 +9,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -15,6 +17,9 @@ import picocli.CommandLine.Option;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Starts a node serving the built-in model, or the models of a repository.")
 final class ServeCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--port", defaultValue = "8000",
             description = "TCP port for REST over HTTP/1.1 and HTTP/2 cleartext; 0 picks a free port (default: ${DEFAULT-VALUE}).")
@@ -32,12 +37,35 @@ final class ServeCommand implements Callable<Integer> {
             description = "Largest request body in bytes; larger ones get 413 (default: ${DEFAULT-VALUE}).")
     long maxBodyBytes;
 
+    @Option(names = "--admission", defaultValue = "predictive",
+            description = {"How each model's queue admits requests (default: ${DEFAULT-VALUE}):",
+                    "predictive: reject at once when the queued work would exceed the model's target queue delay "
+                            + "or the request's deadline;",
+                    "queue-size: reject only when the queue holds max_queue_size requests;",
+                    "off: queue up to " + UNBOUNDED_QUEUE + " requests whatever the delay (a naive baseline)."})
+    String admission;
+
+    /** Queue size that stands for "no limit" when admission is off, still bounded so memory is. */
+    static final int UNBOUNDED_QUEUE = 1_000_000;
+
     @Override
     public Integer call() throws Exception {
         List<LoadedModel> models = modelRepository == null
                 ? List.of(ModelRepository.loadMiniLm(ModelRepository.miniLmConfig()))
                 : ModelRepository.loadAll(modelRepository);
-        NodeOptions options = NodeOptions.defaults().withHost(host).withPort(port).withMaxBodyBytes(maxBodyBytes);
+        AdmissionPolicy policy = switch (admission) {
+            case "predictive" -> AdmissionPolicy.predictive();
+            case "queue-size" -> AdmissionPolicy.boundedQueue();
+            case "off" -> {
+                models = models.stream().map(m -> new LoadedModel(
+                        m.config().withMaxQueueSize(UNBOUNDED_QUEUE), m.version(), m.model())).toList();
+                yield AdmissionPolicy.boundedQueue();
+            }
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--admission: '" + admission + "' (expected: predictive, queue-size or off)");
+        };
+        NodeOptions options = NodeOptions.defaults().withHost(host).withPort(port).withMaxBodyBytes(maxBodyBytes)
+                .withAdmission(policy);
         LeveeNode node = LeveeNode.start(options, models);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("levee-shutdown").unstarted(() -> {

@@ -17,7 +17,7 @@ import java.util.Map;
  * @param maxQueueDelay longest time the first request of a batch waits for others to join it
  * @param maxQueueSize most requests that may wait in the queue; more are rejected with 503
  * @param instanceCount number of model instances, each running one batch at a time
- * @param intraOpThreads ONNX Runtime threads per run; 0 takes the number of processors
+ * @param intraOpThreads ONNX Runtime threads per run; 0 takes the number of processors less one
  * @param defaultTimeout deadline given to requests that carry none; zero means none
  * @param targetQueueDelay queueing delay the admission controller keeps the queue under
  * @param parameters platform-specific settings, such as a synthetic model's service time
