@@ -351,6 +351,10 @@ public final class BatchScheduler implements AutoCloseable {
 
     private void runBatch(List<Pending> batch) {
         long start = clock.nanoTime();
+        batch = dropExpiredBeforeStart(batch, start);
+        if (batch.isEmpty()) {
+            return;
+        }
         List<InferenceRequest> requests = new ArrayList<>(batch.size());
         int rows = 0;
         for (Pending pending : batch) {
@@ -382,6 +386,25 @@ public final class BatchScheduler implements AutoCloseable {
                 case RowOutcome.Failure failure -> pending.future.completeExceptionally(failure.error());
             }
         }
+    }
+
+    /**
+     * Answers 504 for requests whose deadline passed between forming the batch and starting it,
+     * which a pause of this thread can stretch, and returns the rest.
+     */
+    private List<Pending> dropExpiredBeforeStart(List<Pending> batch, long start) {
+        List<Pending> live = batch;
+        for (Pending pending : batch) {
+            if (pending.request.deadlineNanos() <= start) {
+                if (live == batch) {
+                    live = new ArrayList<>(batch);
+                }
+                live.remove(pending);
+                expire(pending);
+                running.decrementAndGet();
+            }
+        }
+        return live;
     }
 
     /** Records a finished run; its requests stop counting as in flight only now that the model returned. */
