@@ -17,8 +17,15 @@ import picocli.CommandLine.Option;
 final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--port", defaultValue = "8000",
-            description = "TCP port for REST over HTTP/1.1 and HTTP/2 cleartext; 0 picks a free port (default: ${DEFAULT-VALUE}).")
+            description = "TCP port for REST over HTTP/1.1 and HTTP/2 cleartext, and for gRPC over HTTP/2 cleartext; "
+                    + "0 picks a free port (default: ${DEFAULT-VALUE}).")
     int port;
+
+    @Option(names = "--grpc-port", defaultValue = "-1",
+            description = "A second TCP port that serves gRPC alone; 0 picks a free port, -1 opens none "
+                    + "(default: ${DEFAULT-VALUE}). Triton serves gRPC on 8001, the port that tritonclient's "
+                    + "examples use.")
+    int grpcPort;
 
     @Option(names = "--host", defaultValue = "0.0.0.0",
             description = "Address to listen on (default: ${DEFAULT-VALUE}).")
@@ -29,7 +36,8 @@ final class ServeCommand implements Callable<Integer> {
     Path modelRepository;
 
     @Option(names = "--max-body-bytes", defaultValue = "67108864",
-            description = "Largest request body in bytes; larger ones get 413 (default: ${DEFAULT-VALUE}).")
+            description = "Largest REST request body or gRPC request message in bytes; larger ones get 413 "
+                    + "or RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
     long maxBodyBytes;
 
     @Override
@@ -37,7 +45,8 @@ final class ServeCommand implements Callable<Integer> {
         List<LoadedModel> models = modelRepository == null
                 ? List.of(ModelRepository.loadMiniLm(ModelRepository.miniLmConfig()))
                 : ModelRepository.loadAll(modelRepository);
-        NodeOptions options = NodeOptions.defaults().withHost(host).withPort(port).withMaxBodyBytes(maxBodyBytes);
+        NodeOptions options = NodeOptions.defaults().withHost(host).withPort(port).withGrpcPort(grpcPort)
+                .withMaxBodyBytes(maxBodyBytes);
         LeveeNode node = LeveeNode.start(options, models);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("levee-shutdown").unstarted(() -> {
