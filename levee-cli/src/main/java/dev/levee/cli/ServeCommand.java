@@ -22,8 +22,15 @@ final class ServeCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--port", defaultValue = "8000",
-            description = "TCP port for REST over HTTP/1.1 and HTTP/2 cleartext; 0 picks a free port (default: ${DEFAULT-VALUE}).")
+            description = "TCP port for REST over HTTP/1.1 and HTTP/2 cleartext, and for gRPC over HTTP/2 cleartext; "
+                    + "0 picks a free port (default: ${DEFAULT-VALUE}).")
     int port;
+
+    @Option(names = "--grpc-port", defaultValue = "-1",
+            description = "A second TCP port that serves gRPC alone; 0 picks a free port, -1 opens none "
+                    + "(default: ${DEFAULT-VALUE}). Triton serves gRPC on 8001, the port that tritonclient's "
+                    + "examples use.")
+    int grpcPort;
 
     @Option(names = "--host", defaultValue = "0.0.0.0",
             description = "Address to listen on (default: ${DEFAULT-VALUE}).")
@@ -34,7 +41,8 @@ final class ServeCommand implements Callable<Integer> {
     Path modelRepository;
 
     @Option(names = "--max-body-bytes", defaultValue = "67108864",
-            description = "Largest request body in bytes; larger ones get 413 (default: ${DEFAULT-VALUE}).")
+            description = "Largest REST request body or gRPC request message in bytes; larger ones get 413 "
+                    + "or RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
     long maxBodyBytes;
 
     @Option(names = "--admission", defaultValue = "predictive",
@@ -50,22 +58,22 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<LoadedModel> models = modelRepository == null
-                ? List.of(ModelRepository.loadMiniLm(ModelRepository.miniLmConfig()))
-                : ModelRepository.loadAll(modelRepository);
         AdmissionPolicy policy = switch (admission) {
             case "predictive" -> AdmissionPolicy.predictive();
-            case "queue-size" -> AdmissionPolicy.boundedQueue();
-            case "off" -> {
-                models = models.stream().map(m -> new LoadedModel(
-                        m.config().withMaxQueueSize(UNBOUNDED_QUEUE), m.version(), m.model())).toList();
-                yield AdmissionPolicy.boundedQueue();
-            }
+            case "queue-size", "off" -> AdmissionPolicy.boundedQueue();
             default -> throw new CommandLine.ParameterException(spec.commandLine(),
                     "--admission: '" + admission + "' (expected: predictive, queue-size or off)");
         };
-        NodeOptions options = NodeOptions.defaults().withHost(host).withPort(port).withMaxBodyBytes(maxBodyBytes)
-                .withAdmission(policy);
+        List<LoadedModel> models = modelRepository == null
+                ? List.of(ModelRepository.loadMiniLm(ModelRepository.miniLmConfig()))
+                : ModelRepository.loadAll(modelRepository);
+        if (admission.equals("off")) {
+            models = models.stream()
+                    .map(m -> new LoadedModel(m.config().withMaxQueueSize(UNBOUNDED_QUEUE), m.version(), m.model()))
+                    .toList();
+        }
+        NodeOptions options = NodeOptions.defaults().withHost(host).withPort(port).withGrpcPort(grpcPort)
+                .withMaxBodyBytes(maxBodyBytes).withAdmission(policy);
         LeveeNode node = LeveeNode.start(options, models);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("levee-shutdown").unstarted(() -> {

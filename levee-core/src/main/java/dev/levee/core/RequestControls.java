@@ -68,6 +68,23 @@ public final class RequestControls {
         return arrivalNanos + timeoutNanos;
     }
 
+    /**
+     * Applies the {@code timeout} and {@code priority} parameters of a request that arrived at
+     * {@code arrivalNanos}. A deadline the transport already set (a gRPC deadline) is kept when
+     * it is the earlier one.
+     */
+    public static InferenceRequest applyParameters(InferenceRequest request, long arrivalNanos) {
+        Optional<Long> timeout = timeoutNanos(request.parameters());
+        if (timeout.isPresent()) {
+            long deadline = deadline(arrivalNanos, timeout.get());
+            if (deadline < request.deadlineNanos()) {
+                request = request.withDeadline(deadline);
+            }
+        }
+        Optional<Priority> priority = priority(request.parameters());
+        return priority.isPresent() ? request.withPriority(priority.get()) : request;
+    }
+
     private static long clamp(long nanos) {
         return Math.min(nanos, MAX_TIMEOUT_NANOS);
     }

@@ -2,16 +2,21 @@ package dev.levee.server;
 
 import dev.levee.batching.BatchScheduler;
 import dev.levee.runtime.LoadedModel;
+import dev.levee.server.grpc.GrpcInferenceService;
 import dev.levee.server.rest.RestApi;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.grpc.server.GrpcServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -20,12 +25,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One serving node: its models, a scheduler per model version, metrics, and the HTTP servers, all
- * built and wired here. {@link #close()} drains: readiness goes false, queued and running work
- * finishes, then the servers stop.
+ * built and wired here. The main port serves REST and gRPC; a second port serves gRPC alone when
+ * {@link NodeOptions#grpcPort()} requests one. {@link #close()} drains: readiness goes false,
+ * queued and running work finishes, then the servers stop.
  */
 public final class LeveeNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LeveeNode.class);
     private static final long START_TIMEOUT_SECONDS = 30;
+    private static final int FREE_PORT_GROUP_MAIN = -1;
+    private static final int FREE_PORT_GROUP_GRPC = -2;
 
     private final Vertx vertx;
     private final ModelRegistry registry;
@@ -33,15 +41,18 @@ public final class LeveeNode implements AutoCloseable {
     private final NodeState state;
     private final List<HttpServer> servers;
     private final int port;
+    /** The separate gRPC port, or -1 when there is none. */
+    private final int grpcPort;
 
     private LeveeNode(Vertx vertx, ModelRegistry registry, NodeMetrics metrics, NodeState state,
-            List<HttpServer> servers, int port) {
+            List<HttpServer> servers, int port, int grpcPort) {
         this.vertx = vertx;
         this.registry = registry;
         this.metrics = metrics;
         this.state = state;
         this.servers = servers;
         this.port = port;
+        this.grpcPort = grpcPort;
     }
 
     /** Starts serving {@code models}; the node owns them from here on and closes them on {@link #close()}. */
@@ -56,6 +67,8 @@ public final class LeveeNode implements AutoCloseable {
         NodeState state = new NodeState();
         Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops()));
         RestApi api = new RestApi(registry, metrics, state, options.clock(), options.maxBodyBytes(), indexPage());
+        GrpcServer grpc = new GrpcInferenceService(registry, metrics, state, options.clock())
+                .server(vertx, options.maxBodyBytes());
         HttpServerOptions serverOptions = new HttpServerOptions()
                 .setHost(options.host())
                 .setHttp2ClearTextEnabled(true)
@@ -63,22 +76,16 @@ public final class LeveeNode implements AutoCloseable {
                 .setMaxInitialLineLength(8192);
         List<HttpServer> servers = new ArrayList<>();
         try {
-            // Servers that listen on the same port share it and Vert.x spreads connections over
-            // their event loops. For a free port, Vert.x shares one random port between servers that
-            // ask for the same negative port.
-            int requested = options.port() == 0 ? -1 : options.port();
-            for (int i = 0; i < options.eventLoops(); i++) {
-                servers.add(await(vertx.createHttpServer(serverOptions).requestHandler(api).listen(requested)));
+            int port = listen(vertx, serverOptions, new ContentTypeRouter(grpc, api), options.port(),
+                    FREE_PORT_GROUP_MAIN, options.eventLoops(), servers);
+            int grpcPort = NodeOptions.NO_GRPC_PORT;
+            if (options.grpcPort() != NodeOptions.NO_GRPC_PORT) {
+                grpcPort = listen(vertx, serverOptions, grpc, options.grpcPort(), FREE_PORT_GROUP_GRPC,
+                        options.eventLoops(), servers);
             }
-            int port = servers.getFirst().actualPort();
-            for (HttpServer server : servers) {
-                if (server.actualPort() != port) {
-                    throw new IOException("HTTP servers bound different ports: " + port + " and " + server.actualPort());
-                }
-            }
-            LeveeNode node = new LeveeNode(vertx, registry, metrics, state, servers, port);
-            log.info("Levee {} serving at http://{}:{} with models {}", NodeState.VERSION, options.host(), port,
-                    describe(models));
+            LeveeNode node = new LeveeNode(vertx, registry, metrics, state, servers, port, grpcPort);
+            log.info("Levee {} serving REST and gRPC at http://{}:{}{} with models {}", NodeState.VERSION,
+                    options.host(), port, grpcPort < 0 ? "" : ", gRPC alone at port " + grpcPort, describe(models));
             return node;
         } catch (IOException | RuntimeException e) {
             registry.all().forEach(BatchScheduler::close);
@@ -86,6 +93,31 @@ public final class LeveeNode implements AutoCloseable {
             models.forEach(m -> m.model().close());
             throw e;
         }
+    }
+
+    /**
+     * Starts one HTTP server per event loop on {@code port}, adds them to {@code servers}, and
+     * returns the port they share. Servers that listen on the same port share it and Vert.x spreads
+     * connections over their event loops. For a free port (0), Vert.x shares one random port between
+     * servers that ask for the same negative port, so each port of the node uses its own negative
+     * {@code freePortGroup}.
+     */
+    private static int listen(Vertx vertx, HttpServerOptions serverOptions, Handler<HttpServerRequest> handler,
+            int port, int freePortGroup, int eventLoops, List<HttpServer> servers) throws IOException {
+        int requested = port == 0 ? freePortGroup : port;
+        List<HttpServer> started = new ArrayList<>();
+        for (int i = 0; i < eventLoops; i++) {
+            HttpServer server = await(vertx.createHttpServer(serverOptions).requestHandler(handler).listen(requested));
+            started.add(server);
+            servers.add(server);
+        }
+        int bound = started.getFirst().actualPort();
+        for (HttpServer server : started) {
+            if (server.actualPort() != bound) {
+                throw new IOException("HTTP servers bound different ports: " + bound + " and " + server.actualPort());
+            }
+        }
+        return bound;
     }
 
     private static String describe(List<LoadedModel> models) {
@@ -111,8 +143,14 @@ public final class LeveeNode implements AutoCloseable {
         }
     }
 
+    /** Returns the port that serves REST and gRPC. */
     public int port() {
         return port;
+    }
+
+    /** Returns the separate gRPC port, if {@link NodeOptions#grpcPort()} requested one. */
+    public OptionalInt grpcPort() {
+        return grpcPort < 0 ? OptionalInt.empty() : OptionalInt.of(grpcPort);
     }
 
     public ModelRegistry registry() {

@@ -174,19 +174,18 @@ public final class RestApi implements Handler<HttpServerRequest> {
      * both carry a timeout, the shorter one wins.
      */
     private static InferenceRequest withControls(HttpServerRequest http, InferenceRequest request, long arrival) {
-        long timeout = RequestControls.timeoutNanos(request.parameters()).orElse(Long.MAX_VALUE);
-        String header = http.getHeader(TIMEOUT_HEADER);
-        if (header != null) {
-            timeout = Math.min(timeout, RequestControls.timeoutNanosFromMillis(TIMEOUT_HEADER, header));
-        }
-        if (timeout != Long.MAX_VALUE) {
-            request = request.withDeadline(RequestControls.deadline(arrival, timeout));
+        request = RequestControls.applyParameters(request, arrival);
+        String timeout = http.getHeader(TIMEOUT_HEADER);
+        if (timeout != null) {
+            long deadline = RequestControls.deadline(arrival,
+                    RequestControls.timeoutNanosFromMillis(TIMEOUT_HEADER, timeout));
+            if (deadline < request.deadlineNanos()) {
+                request = request.withDeadline(deadline);
+            }
         }
         String priority = http.getHeader(PRIORITY_HEADER);
         if (priority != null) {
             request = request.withPriority(RequestControls.parsePriority(PRIORITY_HEADER, priority));
-        } else {
-            request = RequestControls.priority(request.parameters()).map(request::withPriority).orElse(request);
         }
         return request;
     }
