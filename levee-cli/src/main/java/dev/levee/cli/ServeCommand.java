@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 
 /** {@code levee serve}: runs one node until SIGTERM or Ctrl-C, then drains and exits. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Starts a node serving the built-in model, or the models of a repository.")
+        description = "Starts a node serving the built-in models, or the models of a repository.")
 final class ServeCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -37,7 +37,8 @@ final class ServeCommand implements Callable<Integer> {
     String host;
 
     @Option(names = "--model-repository", paramLabel = "DIR",
-            description = "Folder with one subfolder per model; without it the built-in minilm model is served.")
+            description = "Folder with one subfolder per model; without it the built-in models minilm and "
+                    + "breast_cancer are served.")
     Path modelRepository;
 
     @Option(names = "--max-body-bytes", defaultValue = "67108864",
@@ -65,7 +66,7 @@ final class ServeCommand implements Callable<Integer> {
                     "--admission: '" + admission + "' (expected: predictive, queue-size or off)");
         };
         List<LoadedModel> models = modelRepository == null
-                ? List.of(ModelRepository.loadMiniLm(ModelRepository.miniLmConfig()))
+                ? ModelRepository.loadBuiltIns()
                 : ModelRepository.loadAll(modelRepository);
         if (admission.equals("off")) {
             models = models.stream()

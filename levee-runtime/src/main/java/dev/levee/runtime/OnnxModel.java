@@ -45,10 +45,21 @@ public final class OnnxModel implements Model {
     /** Loads {@code file} into a session; throws with a readable reason if ONNX Runtime rejects it. */
     public static OnnxModel load(String version, Path file, ModelConfig config) throws OrtException {
         OrtEnvironment environment = OnnxSessions.environment();
-        OrtSession session;
         try (OrtSession.SessionOptions options = OnnxSessions.options(config)) {
-            session = environment.createSession(file.toString(), options);
+            return describe(environment, environment.createSession(file.toString(), options), version, config);
         }
+    }
+
+    /** Loads a serialized ONNX graph held in memory, such as a classpath resource. */
+    public static OnnxModel load(String version, byte[] graph, ModelConfig config) throws OrtException {
+        OrtEnvironment environment = OnnxSessions.environment();
+        try (OrtSession.SessionOptions options = OnnxSessions.options(config)) {
+            return describe(environment, environment.createSession(graph, options), version, config);
+        }
+    }
+
+    private static OnnxModel describe(OrtEnvironment environment, OrtSession session, String version,
+            ModelConfig config) throws OrtException {
         try {
             List<TensorMetadata> inputs = describe(session.getInputInfo());
             List<TensorMetadata> outputs = describe(session.getOutputInfo());
