@@ -101,7 +101,10 @@ public final class BatchScheduler implements AutoCloseable {
             return future;
         }
         long now = clock.nanoTime();
-        Pending pending = new Pending(request, future, now, model.batchKey(request), request.rows());
+        // A model that does not batch runs each request alone, whatever its first dimension. Counting
+        // that dimension as rows could exceed the batch size of 1, and no batch would ever take it.
+        int rows = model.batching() ? request.rows() : 1;
+        Pending pending = new Pending(request, future, now, model.batchKey(request), rows);
         lock.lock();
         try {
             if (closed) {
