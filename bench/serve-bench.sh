@@ -213,7 +213,7 @@ mode_table() {
 }
 
 write_section() {
-    local command="$1" on_best="$2" off_best="$3" ceiling1="$4" ceiling32="$5"
+    local command="$1" on_best="$2" off_best="$3" ceiling1="$4" ceiling32="$5" load_start="$6"
     local cpu
     cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
     cat <<EOF
@@ -223,7 +223,9 @@ write_section() {
 Written by \`bench/serve-bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(
         git diff --quiet HEAD 2>/dev/null || echo " with uncommitted changes").
 
-- Machine: $(nproc) processors, ${cpu:-unknown CPU}.
+- Machine: $(nproc) processors, ${cpu:-unknown CPU}. One-minute load average before the run:
+  $load_start, which is other work only, so a value near or above the processor count means that
+  work competed with the benchmark. At the end, including this run's own load: $(one_minute_load).
 - Software: $("$java" -version 2>&1 | head -n 1); $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2 || true).
 - Command: \`$command\`
 - The server, wrk and the ceiling benchmark share this machine's processors, and the machine is
@@ -259,6 +261,10 @@ $(mode_table off)
 EOF
 }
 
+one_minute_load() {
+    cut -d' ' -f1 /proc/loadavg
+}
+
 # Replaces the marked section of $output with the file $1, or appends it if there is none.
 update_output() {
     local section="$1"
@@ -281,6 +287,8 @@ main() {
     local command="BENCH_SECONDS=$bench_seconds WARMUP_SECONDS=$warmup_seconds CEILING_SECONDS=$ceiling_seconds"
     command+=" CONCURRENCY=\"$concurrency\" WRK_THREADS=$wrk_threads bench/serve-bench.sh"
 
+    local load_start
+    load_start="$(one_minute_load)"
     install_wrk
     echo "serve-bench: building" >&2
     ./mvnw -q -B -DskipTests package >&2
@@ -300,7 +308,7 @@ main() {
     local on_best off_best
     on_best="$(best_within_bound on)"
     off_best="$(best_within_bound off)"
-    write_section "$command" "$on_best" "$off_best" "$ceiling1" "$ceiling32" >"$work/section.md"
+    write_section "$command" "$on_best" "$off_best" "$ceiling1" "$ceiling32" "$load_start" >"$work/section.md"
     update_output "$work/section.md"
     echo "serve-bench: wrote $output" >&2
     cat "$work/section.md"
