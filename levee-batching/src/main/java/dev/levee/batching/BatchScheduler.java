@@ -152,7 +152,10 @@ public final class BatchScheduler implements AutoCloseable {
             future.completeExceptionally(expiredError());
             return future;
         }
-        Pending pending = new Pending(request, future, now, model.batchKey(request), request.rows());
+        // A model that does not batch runs each request alone, whatever its first dimension. Counting
+        // that dimension as rows could exceed the batch size of 1, and no batch would ever take it.
+        int rows = model.batching() ? request.rows() : 1;
+        Pending pending = new Pending(request, future, now, model.batchKey(request), rows);
         lock.lock();
         try {
             if (closed) {
@@ -257,6 +260,10 @@ public final class BatchScheduler implements AutoCloseable {
                 long waitNanos = head.enqueuedNanos + maxQueueDelayNanos - now;
                 if (waitNanos <= 0 || compatibleRows(head) >= maxBatchSize) {
                     List<Pending> batch = takeBatch(head, now);
+                    if (batch.isEmpty()) {
+                        // An empty list means "closed" to the worker; look at the queue again instead.
+                        continue;
+                    }
                     running.addAndGet(batch.size());
                     return batch;
                 }

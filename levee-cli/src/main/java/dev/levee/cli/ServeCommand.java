@@ -2,6 +2,7 @@ package dev.levee.cli;
 
 import dev.levee.batching.AdmissionPolicy;
 import dev.levee.runtime.LoadedModel;
+import dev.levee.runtime.ModelConfig;
 import dev.levee.runtime.ModelRepository;
 import dev.levee.server.LeveeNode;
 import dev.levee.server.NodeOptions;
@@ -54,6 +55,14 @@ final class ServeCommand implements Callable<Integer> {
                     "off: queue up to " + UNBOUNDED_QUEUE + " requests whatever the delay (a naive baseline)."})
     String admission;
 
+    @Option(names = "--max-batch-size", paramLabel = "N",
+            description = "Max sentences per batch of the built-in minilm model (default: "
+                    + ModelConfig.DEFAULT_MAX_BATCH_SIZE + "). 0 turns batching off, so each request runs "
+                    + "alone with all its sentences; 1 also runs requests alone but rejects any with more "
+                    + "than one sentence. With --model-repository, set max_batch_size in each model's "
+                    + "config.json instead.")
+    Integer maxBatchSize;
+
     /** Queue size that stands for "no limit" when admission is off, still bounded so memory is. */
     static final int UNBOUNDED_QUEUE = 1_000_000;
 
@@ -66,8 +75,8 @@ final class ServeCommand implements Callable<Integer> {
                     "--admission: '" + admission + "' (expected: predictive, queue-size or off)");
         };
         List<LoadedModel> models = modelRepository == null
-                ? ModelRepository.loadBuiltIns()
-                : ModelRepository.loadAll(modelRepository);
+                ? ModelRepository.loadBuiltIns(miniLmConfig())
+                : ModelRepository.loadAll(checkNoBuiltInSettings(modelRepository));
         if (admission.equals("off")) {
             models = models.stream()
                     .map(m -> new LoadedModel(m.config().withMaxQueueSize(UNBOUNDED_QUEUE), m.version(), m.model()))
@@ -83,5 +92,25 @@ final class ServeCommand implements Callable<Integer> {
         }));
         stopped.await();
         return 0;
+    }
+
+    private ModelConfig miniLmConfig() {
+        ModelConfig config = ModelRepository.miniLmConfig();
+        if (maxBatchSize == null) {
+            return config;
+        }
+        if (maxBatchSize < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--max-batch-size: " + maxBatchSize + " (expected: >= 0)");
+        }
+        return config.withMaxBatchSize(maxBatchSize);
+    }
+
+    private Path checkNoBuiltInSettings(Path repository) {
+        if (maxBatchSize != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--max-batch-size applies only to the "
+                    + "built-in minilm model; set max_batch_size in the config.json of each model under " + repository);
+        }
+        return repository;
     }
 }

@@ -89,9 +89,9 @@ public final class ModelRepository {
 
     private static final String BREAST_CANCER_ONNX = "builtin/breast_cancer/model.onnx";
 
-    /** Loads every built-in model: minilm and breast_cancer. */
-    public static List<LoadedModel> loadBuiltIns() throws IOException {
-        LoadedModel minilm = loadMiniLm(miniLmConfig());
+    /** Loads every built-in model: minilm, with the given settings, and breast_cancer. */
+    public static List<LoadedModel> loadBuiltIns(ModelConfig miniLmConfig) throws IOException {
+        LoadedModel minilm = loadMiniLm(miniLmConfig);
         try {
             return List.of(minilm, loadBreastCancer());
         } catch (IOException | RuntimeException e) {

@@ -48,15 +48,17 @@ public final class TextEmbeddingModel implements Model {
     private final ModelMetadata metadata;
     private final int dimensions;
     private final boolean hasTokenTypeIds;
+    private final boolean batching;
 
     private TextEmbeddingModel(OrtEnvironment environment, OrtSession session, HuggingFaceTokenizer tokenizer,
-            ModelMetadata metadata, int dimensions, boolean hasTokenTypeIds) {
+            ModelMetadata metadata, int dimensions, boolean hasTokenTypeIds, boolean batching) {
         this.environment = environment;
         this.session = session;
         this.tokenizer = tokenizer;
         this.metadata = metadata;
         this.dimensions = dimensions;
         this.hasTokenTypeIds = hasTokenTypeIds;
+        this.batching = batching;
     }
 
     /**
@@ -98,7 +100,7 @@ public final class TextEmbeddingModel implements Model {
                     List.of(new TensorMetadata(INPUT, DataType.BYTES, new long[] {-1})),
                     List.of(new TensorMetadata(OUTPUT, DataType.FP32, new long[] {-1, dimensions})));
             return new TextEmbeddingModel(environment, session, tokenizer, metadata, dimensions,
-                    inputs.containsKey("token_type_ids"));
+                    inputs.containsKey("token_type_ids"), config.maxBatchSize() > 0);
         } catch (OrtException | RuntimeException e) {
             session.close();
             tokenizer.close();
@@ -111,9 +113,13 @@ public final class TextEmbeddingModel implements Model {
         return metadata;
     }
 
+    /**
+     * Returns false when the configuration's max batch size is 0, so that each request runs alone
+     * with all its sentences.
+     */
     @Override
     public boolean batching() {
-        return true;
+        return batching;
     }
 
     /** Any two text requests can share a batch: padding makes their lengths agree. */

@@ -53,6 +53,17 @@ class TextEmbeddingModelTest {
         }
     }
 
+    @Test
+    void maxBatchSizeZeroTurnsBatchingOff() throws Exception {
+        LoadedModel unbatched = ModelRepository.loadMiniLm(ModelRepository.miniLmConfig().withMaxBatchSize(0));
+        try {
+            assertThat(unbatched.model().batching()).isFalse();
+            assertThat(minilm.model().batching()).isTrue();
+        } finally {
+            unbatched.model().close();
+        }
+    }
+
     private static double dot(float[] a, float[] b) {
         double sum = 0;
         for (int i = 0; i < a.length; i++) {

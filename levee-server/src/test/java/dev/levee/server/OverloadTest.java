@@ -100,12 +100,13 @@ class OverloadTest {
         assertThat(model.executedRequests()).as("only answered requests ran").isEqualTo(okMillis.size() + 8);
         assertThat(model.startedPastDeadline()).isZero();
         // Measured by the node, a served request waited in the queue at most the target plus the
-        // batch running when it arrived; its own batch then adds one service time. The 50 ms of
-        // slack absorbs a shared CI machine, not the queue: without admission the last of these
-        // requests would wait two seconds. Client-side times also hold the setup of 400
+        // batch running when it arrived; its own batch then adds one service time. The 150 ms of
+        // slack absorbs thread wake-ups on a loaded 2-core machine (seen: 183 ms of queue delay at a
+        // load average of 8), not the queue: without admission the last of these requests would
+        // wait two seconds. Client-side times also hold the setup of 400
         // connections at once, so they are not used for this bound.
         double longestQueueDelayMillis = metric("levee_queue_delay_seconds_max{model=\"synthetic\"}") * 1000;
-        assertThat(longestQueueDelayMillis).isLessThan(targetMillis + serviceMillis + 50);
+        assertThat(longestQueueDelayMillis).isLessThan(targetMillis + serviceMillis + 150);
         // The node's own histogram of rejection times: at least 95% answered within about 10 ms.
         double withinTenMillis = fractionWithin("overloaded", 0.0112);
         assertThat(withinTenMillis).as("fraction of rejections answered within 10 ms").isGreaterThanOrEqualTo(0.95);
