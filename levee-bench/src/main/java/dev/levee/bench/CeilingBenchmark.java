@@ -21,7 +21,7 @@ import java.util.Locale;
  * to 10 and 5.
  */
 public final class CeilingBenchmark {
-    private static final int[] BATCH_SIZES = {1, 32};
+    private static final int[] BATCH_SIZES = {1, 4, 8, 16, 32};
     /** Distinct sentences cycled through, so that no two calls close together embed the same text. */
     private static final int SENTENCE_POOL_SIZE = 8192;
 

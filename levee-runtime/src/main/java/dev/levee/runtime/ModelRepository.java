@@ -133,12 +133,17 @@ public final class ModelRepository {
     }
 
     /**
-     * Serving settings of the built-in minilm model. A full batch of 32 short sentences runs for
-     * tens of milliseconds on a small machine, so the queue delay target is 50 ms: with the batch
-     * before and the request's own batch, answers stay near a 150 ms objective under overload.
+     * Serving settings of the built-in minilm model. On one ONNX Runtime thread, a batch of 8 short
+     * sentences already reaches about 97% of the throughput of a batch of 32 (282 against 290
+     * sentences/s, CeilingBenchmark on the 2-core development machine), at a quarter of the batch's
+     * service time; so batches stop at 8, and the queue delay target is about one such batch. Under
+     * overload an answer then waits for the batch running, the queue and its own batch: well under
+     * a 150 ms objective.
      */
     public static ModelConfig miniLmConfig() {
-        return ModelConfig.defaults(MINILM, "text_embedding").withTargetQueueDelay(java.time.Duration.ofMillis(50));
+        return ModelConfig.defaults(MINILM, "text_embedding")
+                .withMaxBatchSize(8)
+                .withTargetQueueDelay(java.time.Duration.ofMillis(30));
     }
 
     private static InputStream resource(String name) throws IOException {
