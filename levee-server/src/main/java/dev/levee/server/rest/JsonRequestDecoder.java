@@ -101,7 +101,7 @@ public final class JsonRequestDecoder {
 
     /**
      * Reads a {@code parameters} object; {@code owner} names where it sits in messages, such as
-     * "request" or "input 'x'".
+     * "request" or "input 'x'". A null value is rejected, since no parameter takes one.
      */
     private static Map<String, Object> readParameters(JsonParser parser, String owner) throws IOException {
         if (parser.currentToken() != JsonToken.START_OBJECT) {
@@ -109,7 +109,13 @@ public final class JsonRequestDecoder {
         }
         JsonNode node = MAPPER.readTree(parser);
         Map<String, Object> parameters = new LinkedHashMap<>();
-        node.properties().forEach(e -> parameters.put(e.getKey(), MAPPER.convertValue(e.getValue(), Object.class)));
+        node.properties().forEach(e -> {
+            if (e.getValue().isNull()) {
+                throw InferenceException.invalid(owner + " parameter '" + e.getKey()
+                        + "' is null (expected: a boolean, number, string or object)");
+            }
+            parameters.put(e.getKey(), MAPPER.convertValue(e.getValue(), Object.class));
+        });
         return parameters;
     }
 

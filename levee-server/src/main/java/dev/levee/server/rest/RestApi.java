@@ -165,6 +165,12 @@ public final class RestApi implements Handler<HttpServerRequest> {
             } catch (InferenceException e) {
                 metrics.request(model, outcome(e), clock.nanoTime() - arrival);
                 sendError(request, e);
+            } catch (RuntimeException e) {
+                // Without this the fault would end in Vert.x's handler and the client would wait forever.
+                log.warn("[{} {}] request failed inside the node", request.method(), request.path(), e);
+                InferenceException internal = InferenceException.internal("internal error", e);
+                metrics.request(model, outcome(internal), clock.nanoTime() - arrival);
+                sendError(request, internal);
             }
         }, error -> {
             metrics.request(model, outcome(error), clock.nanoTime() - arrival);
