@@ -114,7 +114,6 @@ class RestContractTest {
             missing data           | {"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,1]}]}                          | no 'data'
             duplicate input        | {"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,1],"data":[1]},{"name":"INPUT0","datatype":"FP32","shape":[1,1],"data":[1]}]} | more than once
             batch over maximum     | {"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[9,1],"data":[1,2,3,4,5,6,7,8,9]}]} | exceeds the max batch size 8
-            zero rows              | {"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[0,1],"data":[]}]}                | batch size 0
             null parameter         | {"parameters":{"a":null},"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,1],"data":[1]}]} | request parameter 'a' is null
             id not a string        | {"id":5,"inputs":[]}                                                                      | 'id' must be a string
             trailing content       | {"inputs":[]} {}                                                                          | content after
