@@ -118,6 +118,7 @@ class GrpcContractTest {
                 ServerMetadataRequest.getDefaultInstance());
         assertThat(server.getName()).isEqualTo("levee");
         assertThat(server.getVersion()).isEqualTo(NodeState.VERSION);
+        assertThat(server.getExtensionsList()).contains("binary_tensor_data");
 
         ModelMetadataResponse metadata = client.call(GrpcClient.MODEL_METADATA,
                 ModelMetadataRequest.newBuilder().setName("synthetic").build());
