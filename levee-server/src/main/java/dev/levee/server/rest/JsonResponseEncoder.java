@@ -19,10 +19,6 @@ import java.util.Map;
 public final class JsonResponseEncoder {
     private JsonResponseEncoder() {}
 
-    public static byte[] response(InferenceResponse response) {
-        return response(response, BinaryOutputs.NONE);
-    }
-
     /**
      * Writes the response's JSON object. An output that {@code binary} selects gets a
      * {@code binary_data_size} parameter in place of {@code data}; its bytes are the caller's to send.

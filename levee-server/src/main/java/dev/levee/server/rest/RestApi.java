@@ -237,6 +237,12 @@ public final class RestApi implements Handler<HttpServerRequest> {
             metrics.request(model, outcome(e), clock.nanoTime() - arrival);
             sendError(request, e);
             return;
+        } catch (RuntimeException e) {
+            log.warn("[{}] response of model '{}' could not be encoded", response.id(), model, e);
+            InferenceException internal = InferenceException.internal("internal error", e);
+            metrics.request(model, outcome(internal), clock.nanoTime() - arrival);
+            sendError(request, internal);
+            return;
         }
         metrics.request(model, "success", clock.nanoTime() - arrival);
         HttpServerResponse http = request.response();
