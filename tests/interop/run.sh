@@ -46,7 +46,8 @@ if command -v timeout > /dev/null; then
     # GNU timeout signals the whole process group on expiry, so the node pytest started stops too.
     limit=(timeout --kill-after=30 "$timeout_seconds")
 else
-    echo "interop: 'timeout' is not installed, so the run has no overall time limit; each wait in the tests is still bounded" >&2
+    echo "interop: 'timeout' is not installed, so the run has no overall time limit;" \
+        "each wait in the tests is still bounded" >&2
     limit=()
 fi
 status=0

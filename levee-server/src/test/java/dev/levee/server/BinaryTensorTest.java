@@ -334,8 +334,8 @@ class BinaryTensorTest {
                 Arguments.of("size not whole elements", SYNTHETIC_INFER, Body.of(syntheticHeader("[1,2]", 6),
                         Arrays.copyOf(eight, 6)), null, "input 'INPUT0' has binary_data_size 6, which is not a"
                                 + " multiple of 4 bytes per FP32 element"),
-                Arguments.of("size does not fit the shape", SYNTHETIC_INFER, Body.of(syntheticHeader("[1,3]", 8), eight),
-                        null, "input 'INPUT0' has shape [1, 3], which holds 3 elements, but its binary_data_size 8"
+                Arguments.of("size does not fit the shape", SYNTHETIC_INFER,
+                        Body.of(syntheticHeader("[1,3]", 8), eight), null, "input 'INPUT0' has shape [1, 3], which holds 3 elements, but its binary_data_size 8"
                                 + " holds 2 FP32 elements"),
                 Arguments.of("bytes after the last input", SYNTHETIC_INFER, Body.of(syntheticHeader("[1,2]", 8), eight,
                         new byte[] {1, 2, 3}), null, "request body has 3 bytes after the data of its binary inputs"),

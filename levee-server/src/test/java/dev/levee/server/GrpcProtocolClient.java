@@ -105,15 +105,19 @@ final class GrpcProtocolClient implements ProtocolClient {
                     WireTensors.fromRaw(type, response.getRawOutputContents(i).toByteArray())));
         }
         Map<String, Object> parameters = new LinkedHashMap<>();
-        response.getParametersMap().forEach((name, value) -> parameters.put(name, switch (value.getParameterChoiceCase()) {
-            case BOOL_PARAM -> value.getBoolParam();
-            case INT64_PARAM -> value.getInt64Param();
-            case STRING_PARAM -> value.getStringParam();
-            case DOUBLE_PARAM -> value.getDoubleParam();
-            case UINT64_PARAM -> Long.toUnsignedString(value.getUint64Param());
-            case PARAMETERCHOICE_NOT_SET -> throw new AssertionError("parameter '" + name + "' has no value");
-        }));
+        response.getParametersMap().forEach((name, value) -> parameters.put(name, value(name, value)));
         return new InferenceResponse(response.getId(), response.getModelName(), response.getModelVersion(), outputs,
                 parameters);
+    }
+
+    private static Object value(String name, InferParameter parameter) {
+        return switch (parameter.getParameterChoiceCase()) {
+            case BOOL_PARAM -> parameter.getBoolParam();
+            case INT64_PARAM -> parameter.getInt64Param();
+            case STRING_PARAM -> parameter.getStringParam();
+            case DOUBLE_PARAM -> parameter.getDoubleParam();
+            case UINT64_PARAM -> Long.toUnsignedString(parameter.getUint64Param());
+            case PARAMETERCHOICE_NOT_SET -> throw new AssertionError("parameter '" + name + "' has no value");
+        };
     }
 }

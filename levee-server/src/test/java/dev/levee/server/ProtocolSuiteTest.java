@@ -129,8 +129,9 @@ class ProtocolSuiteTest {
     @ParameterizedTest
     @EnumSource(Transport.class)
     void minilmMatchesInProcessRun(Transport transport) throws Exception {
-        InferenceRequest request = request(ModelRepository.MINILM, List.of(WireTensors.ofStrings("text",
-                "Exam results are out.", "The ticket sale opens at nine.", "Ünïcödé text, too: 東京")), List.of());
+        Tensor texts = WireTensors.ofStrings("text",
+                "Exam results are out.", "The ticket sale opens at nine.", "Ünïcödé text, too: 東京");
+        InferenceRequest request = request(ModelRepository.MINILM, List.of(texts), List.of());
         float[] expected = direct(node, request).outputs().getFirst().floats();
 
         try (ProtocolClient client = transport.connect(node)) {
