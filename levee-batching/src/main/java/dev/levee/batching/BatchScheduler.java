@@ -143,6 +143,10 @@ public final class BatchScheduler implements AutoCloseable {
             future.completeExceptionally(e);
             return future;
         }
+        if (model.batching() && request.rows() == 0) {
+            answerWithoutRows(request, future);
+            return future;
+        }
         long now = clock.nanoTime();
         if (!request.hasDeadline() && defaultTimeoutNanos > 0) {
             request = request.withDeadline(now + defaultTimeoutNanos);
@@ -180,6 +184,20 @@ public final class BatchScheduler implements AutoCloseable {
             deadlineTimer.schedule(request.deadlineNanos() - now, () -> expire(pending));
         }
         return future;
+    }
+
+    /**
+     * Answers a request of zero rows with empty outputs and no model run, since a run would only
+     * spend time. A model that cannot tell its output shapes without a run gets INVALID_ARGUMENT.
+     */
+    private void answerWithoutRows(InferenceRequest request, CompletableFuture<InferenceResponse> future) {
+        Optional<List<Tensor>> outputs = model.emptyOutputs(request);
+        if (outputs.isEmpty()) {
+            future.completeExceptionally(InferenceException.invalid("request has 0 rows, but the output shapes of"
+                    + " model '" + name + "' are unknown without a run (expected: at least 1 row)"));
+            return;
+        }
+        future.complete(respond(request, new RowOutcome.Success(outputs.get())));
     }
 
     /** Requests waiting in the queue. */

@@ -112,6 +112,27 @@ class BatchSchedulerTest {
     }
 
     @Test
+    void zeroRowRequestSkipsTheModel() throws Exception {
+        start(8, 64, Duration.ofHours(1));
+        InferenceRequest empty = new InferenceRequest("empty", "m", "", List.of(Tensor.ofFloats(SyntheticModel.INPUT,
+                new long[] {0, 3}, new float[0])), List.of(), Map.of("tag", "x"), InferenceRequest.NO_DEADLINE);
+
+        CompletableFuture<InferenceResponse> future = scheduler.submit(empty);
+
+        // The gate blocks every batch and the clock does not move, so only an answer without a run completes.
+        assertThat(future).isCompleted();
+        InferenceResponse response = future.get();
+        assertThat(response.id()).isEqualTo("empty");
+        assertThat(response.parameters()).containsEntry("tag", "x");
+        assertThat(response.outputs()).hasSize(1);
+        assertThat(response.outputs().getFirst().name()).isEqualTo(SyntheticModel.OUTPUT);
+        assertThat(response.outputs().getFirst().shape()).containsExactly(0, 3);
+        assertThat(response.outputs().getFirst().data().elementCount()).isZero();
+        assertThat(scheduler.queueDepth()).isZero();
+        assertThat(batchSizes).isEmpty();
+    }
+
+    @Test
     void fullBatchRunsWithoutWaitingForTheDelay() throws Exception {
         start(4, 64, Duration.ofHours(1));
         List<CompletableFuture<InferenceResponse>> futures = new ArrayList<>();

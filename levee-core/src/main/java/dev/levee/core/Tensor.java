@@ -35,6 +35,17 @@ public record Tensor(String name, DataType datatype, long[] shape, TensorData da
         return new Tensor(name, DataType.BYTES, shape, new TensorData.Strings(values));
     }
 
+    /** A tensor without elements; {@code shape} must contain a 0 dimension. */
+    public static Tensor empty(String name, DataType datatype, long[] shape) {
+        if (Shapes.elementCount(shape) != 0) {
+            throw new IllegalArgumentException("shape: " + Shapes.format(shape) + " (expected: a 0 dimension)");
+        }
+        TensorData data = datatype == DataType.BYTES
+                ? new TensorData.Strings(new byte[0][])
+                : new TensorData.FixedWidth(datatype, ByteBuffer.allocate(0));
+        return new Tensor(name, datatype, shape, data);
+    }
+
     /** Returns the elements of an FP32 tensor as a new array. */
     public float[] floats() {
         if (!(data instanceof TensorData.FixedWidth fixed) || datatype != DataType.FP32) {

@@ -3,7 +3,10 @@ package dev.levee.runtime;
 import dev.levee.core.InferenceRequest;
 import dev.levee.core.ModelMetadata;
 import dev.levee.core.Tensor;
+import dev.levee.core.TensorMetadata;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One loaded version of a model. The scheduler calls {@link #run} from one thread per model
@@ -39,6 +42,29 @@ public interface Model extends AutoCloseable {
             key.append(';');
         }
         return key.toString();
+    }
+
+    /**
+     * Returns the outputs of a request of zero rows, which the scheduler answers without a model
+     * run, or empty when their shapes are unknown without one. By default each output gets its
+     * declared shape with 0 rows, which works only when no other dimension has variable size.
+     */
+    default Optional<List<Tensor>> emptyOutputs(InferenceRequest request) {
+        List<Tensor> outputs = new ArrayList<>();
+        for (TensorMetadata output : metadata().outputs()) {
+            long[] shape = output.shape();
+            if (shape.length == 0) {
+                return Optional.empty();
+            }
+            shape[0] = 0;
+            for (long dim : shape) {
+                if (dim < 0) {
+                    return Optional.empty();
+                }
+            }
+            outputs.add(Tensor.empty(output.name(), output.datatype(), shape));
+        }
+        return Optional.of(outputs);
     }
 
     /**

@@ -44,14 +44,9 @@ public final class RequestValidator {
                         + metadata.name() + "' (expected: " + inputNames(metadata) + ")");
             }
         }
-        if (model.batching()) {
-            if (batchSize < 1) {
-                throw InferenceException.invalid("batch size " + batchSize + " (expected: >= 1)");
-            }
-            if (batchSize > maxBatchSize) {
-                throw InferenceException.invalid("batch size " + batchSize + " exceeds the max batch size "
-                        + maxBatchSize + " of model '" + metadata.name() + "'; split the request");
-            }
+        if (model.batching() && batchSize > maxBatchSize) {
+            throw InferenceException.invalid("batch size " + batchSize + " exceeds the max batch size "
+                    + maxBatchSize + " of model '" + metadata.name() + "'; split the request");
         }
         for (String output : request.outputs()) {
             if (metadata.output(output).isEmpty()) {

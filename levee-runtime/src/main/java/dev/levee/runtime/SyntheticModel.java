@@ -11,6 +11,7 @@ import dev.levee.core.TensorMetadata;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -95,6 +96,13 @@ public final class SyntheticModel implements Model {
     @Override
     public boolean batching() {
         return true;
+    }
+
+    /** Echoes the input's shape, as a run would. */
+    @Override
+    public Optional<List<Tensor>> emptyOutputs(InferenceRequest request) {
+        Tensor input = request.input(INPUT).orElseThrow();
+        return Optional.of(List.of(Tensor.empty(OUTPUT, DataType.FP32, input.shape())));
     }
 
     @Override

@@ -22,7 +22,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** The built-in minilm model over gRPC: BYTES in, raw or typed, and the same FP32 embeddings as REST. */
+/**
+ * The built-in minilm model over gRPC in what {@link ProtocolSuiteTest} does not send: typed BYTES
+ * contents, malformed raw contents and text that is not UTF-8, on both gRPC ports.
+ */
 class GrpcMiniLmTest {
     private static final int DIMENSIONS = 384;
     private static final List<String> TEXTS = List.of("Exam results are out.", "The ticket sale opens at nine.",
@@ -43,24 +46,6 @@ class GrpcMiniLmTest {
 
     private static int port(Port port) {
         return port == Port.SHARED_WITH_REST ? node.node.port() : node.node.grpcPort().orElseThrow();
-    }
-
-    @ParameterizedTest
-    @EnumSource(Port.class)
-    void rawBytesInputGetsRawEmbeddingsEqualToRest(Port port) {
-        ModelInferRequest request = ModelInferRequest.newBuilder()
-                .setModelName("minilm")
-                .setId("raw-texts")
-                .addInputs(input("text", "BYTES", TEXTS.size()))
-                .addRawInputContents(rawStrings(TEXTS))
-                .build();
-        ModelInferResponse response;
-        try (GrpcClient client = new GrpcClient(port(port))) {
-            response = client.infer(request);
-        }
-        assertThat(response.getId()).isEqualTo("raw-texts");
-        assertThat(response.getRawOutputContentsCount()).isEqualTo(1);
-        assertEmbeddingsEqualRest(response);
     }
 
     @ParameterizedTest

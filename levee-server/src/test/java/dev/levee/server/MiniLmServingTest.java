@@ -44,20 +44,6 @@ class MiniLmServingTest {
     }
 
     @Test
-    void responseHasShapeNBy384OfUnitVectors() {
-        Reply reply = node.post(INFER, body("shape", "one", "two", "three"));
-        assertThat(reply.status()).isEqualTo(200);
-        JsonNode output = reply.json().at("/outputs/0");
-        assertThat(output.get("name").asText()).isEqualTo("embedding");
-        assertThat(output.get("datatype").asText()).isEqualTo("FP32");
-        assertThat(output.get("shape").toString()).isEqualTo("[3," + DIMENSIONS + "]");
-        float[][] vectors = vectors(reply.json());
-        for (float[] vector : vectors) {
-            assertThat(cosine(vector, vector)).isCloseTo(1.0, within(1e-5));
-        }
-    }
-
-    @Test
     void concurrentClientsEachGetTheirOwnEmbeddings() throws Exception {
         int clients = 64;
         List<String> texts = new ArrayList<>();

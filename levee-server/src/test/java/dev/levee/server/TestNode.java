@@ -76,6 +76,18 @@ final class TestNode implements AutoCloseable {
         }
     }
 
+    /** Sends a request and returns the response with its body as bytes. */
+    HttpResponse<byte[]> sendForBytes(HttpRequest request) {
+        try {
+            return client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new AssertionError("request to " + request.uri() + " failed: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
     @Override
     public void close() {
         node.close();

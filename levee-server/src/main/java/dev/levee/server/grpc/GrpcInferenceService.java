@@ -82,7 +82,8 @@ public final class GrpcInferenceService {
             return ModelReadyResponse.newBuilder().setReady(true).build();
         });
         unary(server, "ServerMetadata", ServerMetadataRequest.getDefaultInstance(),
-                request -> ServerMetadataResponse.newBuilder().setName("levee").setVersion(NodeState.VERSION).build());
+                request -> ServerMetadataResponse.newBuilder().setName("levee").setVersion(NodeState.VERSION)
+                        .addAllExtensions(NodeState.EXTENSIONS).build());
         unary(server, "ModelMetadata", ModelMetadataRequest.getDefaultInstance(), request -> modelMetadata(
                 registry.find(request.getName(), request.getVersion()).model().model().metadata()));
         ServiceMethod<ModelInferRequest, ModelInferResponse> infer = method("ModelInfer",

@@ -22,7 +22,9 @@ import java.util.Map;
 /**
  * Decodes the v2 JSON inference request with a streaming parser, so tensor data goes straight
  * into its binary layout without an intermediate tree. Only when {@code data} comes before
- * {@code datatype} in an input object is that one array buffered as a tree first.
+ * {@code datatype} in an input object is that one array buffered as a tree first. An input with a
+ * {@code binary_data_size} parameter takes its data from the bytes after the JSON object instead,
+ * as the binary tensor extension defines.
  */
 public final class JsonRequestDecoder {
     /** Deepest nesting accepted; tensors of more than about 60 dimensions are not expected. */
@@ -39,24 +41,37 @@ public final class JsonRequestDecoder {
      * Throws an INVALID_ARGUMENT {@link InferenceException} naming what is wrong.
      */
     public static InferenceRequest decode(byte[] body, String model, String version, long deadlineNanos) {
-        try (JsonParser parser = MAPPER.getFactory().createParser(body)) {
-            return readRequest(parser, model, version, deadlineNanos);
+        return decode(body, body.length, model, version, deadlineNanos).request();
+    }
+
+    /**
+     * Decodes a request whose first {@code jsonLength} bytes of {@code body} are the JSON object and
+     * whose remaining bytes are the data of the inputs that carry a {@code binary_data_size}, in
+     * input order. Throws an INVALID_ARGUMENT {@link InferenceException} naming what is wrong.
+     */
+    static DecodedRequest decode(byte[] body, int jsonLength, String model, String version, long deadlineNanos) {
+        BinaryInputs binary = new BinaryInputs(body, jsonLength);
+        DecodedRequest decoded;
+        try (JsonParser parser = MAPPER.getFactory().createParser(body, 0, jsonLength)) {
+            decoded = readRequest(parser, binary, model, version, deadlineNanos);
         } catch (JsonProcessingException e) {
             throw InferenceException.invalid("request body is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw InferenceException.invalid("request body could not be read: " + e.getMessage());
         }
+        binary.requireAllRead();
+        return decoded;
     }
 
-    private static InferenceRequest readRequest(JsonParser parser, String model, String version, long deadline)
-            throws IOException {
+    private static DecodedRequest readRequest(JsonParser parser, BinaryInputs binary, String model, String version,
+            long deadline) throws IOException {
         if (parser.nextToken() != JsonToken.START_OBJECT) {
             throw InferenceException.invalid("request body must be a JSON object with an 'inputs' array");
         }
         String id = "";
         Map<String, Object> parameters = Map.of();
         List<Tensor> inputs = null;
-        List<String> outputs = List.of();
+        List<RequestedOutput> outputs = List.of();
         while (parser.nextToken() == JsonToken.FIELD_NAME) {
             String field = parser.currentName();
             JsonToken value = parser.nextToken();
@@ -67,8 +82,8 @@ public final class JsonRequestDecoder {
                     }
                     id = parser.getText();
                 }
-                case "parameters" -> parameters = readParameters(parser, "parameters");
-                case "inputs" -> inputs = readInputs(parser);
+                case "parameters" -> parameters = readParameters(parser, "request");
+                case "inputs" -> inputs = readInputs(parser, binary);
                 case "outputs" -> outputs = readOutputs(parser);
                 default -> parser.skipChildren();
             }
@@ -79,31 +94,43 @@ public final class JsonRequestDecoder {
         if (inputs == null) {
             throw InferenceException.invalid("request has no 'inputs' array");
         }
-        return new InferenceRequest(id, model, version, inputs, outputs, parameters, deadline);
+        List<String> outputNames = outputs.stream().map(RequestedOutput::name).toList();
+        InferenceRequest request = new InferenceRequest(id, model, version, inputs, outputNames, parameters, deadline);
+        return new DecodedRequest(request, BinaryOutputs.of(parameters, outputs));
     }
 
-    private static Map<String, Object> readParameters(JsonParser parser, String where) throws IOException {
+    /**
+     * Reads a {@code parameters} object; {@code owner} names where it sits in messages, such as
+     * "request" or "input 'x'". A null value is rejected, since no parameter takes one.
+     */
+    private static Map<String, Object> readParameters(JsonParser parser, String owner) throws IOException {
         if (parser.currentToken() != JsonToken.START_OBJECT) {
-            throw InferenceException.invalid("'" + where + "' must be a JSON object");
+            throw InferenceException.invalid(owner + " 'parameters' must be a JSON object");
         }
         JsonNode node = MAPPER.readTree(parser);
         Map<String, Object> parameters = new LinkedHashMap<>();
-        node.properties().forEach(e -> parameters.put(e.getKey(), MAPPER.convertValue(e.getValue(), Object.class)));
+        node.properties().forEach(e -> {
+            if (e.getValue().isNull()) {
+                throw InferenceException.invalid(owner + " parameter '" + e.getKey()
+                        + "' is null (expected: a boolean, number, string or object)");
+            }
+            parameters.put(e.getKey(), MAPPER.convertValue(e.getValue(), Object.class));
+        });
         return parameters;
     }
 
-    private static List<Tensor> readInputs(JsonParser parser) throws IOException {
+    private static List<Tensor> readInputs(JsonParser parser, BinaryInputs binary) throws IOException {
         if (parser.currentToken() != JsonToken.START_ARRAY) {
             throw InferenceException.invalid("'inputs' must be an array of input objects");
         }
         List<Tensor> inputs = new ArrayList<>();
         while (parser.nextToken() != JsonToken.END_ARRAY) {
-            inputs.add(readInput(parser, inputs.size()));
+            inputs.add(readInput(parser, inputs.size(), binary));
         }
         return inputs;
     }
 
-    private static Tensor readInput(JsonParser parser, int index) throws IOException {
+    private static Tensor readInput(JsonParser parser, int index, BinaryInputs binary) throws IOException {
         if (parser.currentToken() != JsonToken.START_OBJECT) {
             throw InferenceException.invalid("inputs[" + index + "] must be an object");
         }
@@ -112,6 +139,7 @@ public final class JsonRequestDecoder {
         long[] shape = null;
         TensorData data = null;
         JsonNode deferredData = null;
+        Map<String, Object> parameters = Map.of();
         while (parser.nextToken() == JsonToken.FIELD_NAME) {
             String field = parser.currentName();
             JsonToken value = parser.nextToken();
@@ -133,9 +161,11 @@ public final class JsonRequestDecoder {
                         deferredData = MAPPER.readTree(parser);
                     }
                 }
+                case "parameters" -> parameters = readParameters(parser, label(name, index));
                 default -> parser.skipChildren();
             }
         }
+
         if (name == null) {
             throw InferenceException.invalid("inputs[" + index + "] has no 'name'");
         }
@@ -145,6 +175,16 @@ public final class JsonRequestDecoder {
         if (shape == null) {
             throw InferenceException.invalid("input '" + name + "' has no 'shape'");
         }
+
+        if (parameters.containsKey(BinaryInputs.SIZE_PARAMETER)) {
+            if (data != null || deferredData != null) {
+                throw InferenceException.invalid("input '" + name + "' has both 'data' and a "
+                        + BinaryInputs.SIZE_PARAMETER + " parameter (expected: one or the other)");
+            }
+            return new Tensor(name, type, shape,
+                    binary.read(name, type, shape, parameters.get(BinaryInputs.SIZE_PARAMETER)));
+        }
+
         if (data == null && deferredData != null) {
             try (JsonParser replay = deferredData.traverse(MAPPER)) {
                 replay.nextToken();
@@ -190,31 +230,35 @@ public final class JsonRequestDecoder {
         return Arrays.copyOf(dims, rank);
     }
 
-    private static List<String> readOutputs(JsonParser parser) throws IOException {
+    private static List<RequestedOutput> readOutputs(JsonParser parser) throws IOException {
         if (parser.currentToken() != JsonToken.START_ARRAY) {
             throw InferenceException.invalid("'outputs' must be an array of output objects");
         }
-        List<String> names = new ArrayList<>();
+        List<RequestedOutput> outputs = new ArrayList<>();
         while (parser.nextToken() != JsonToken.END_ARRAY) {
+            String where = "outputs[" + outputs.size() + "]";
             if (parser.currentToken() != JsonToken.START_OBJECT) {
-                throw InferenceException.invalid("outputs[" + names.size() + "] must be an object");
+                throw InferenceException.invalid(where + " must be an object");
             }
             String name = null;
+            Map<String, Object> parameters = Map.of();
             while (parser.nextToken() == JsonToken.FIELD_NAME) {
                 String field = parser.currentName();
                 JsonToken value = parser.nextToken();
                 if (field.equals("name") && value == JsonToken.VALUE_STRING) {
                     name = parser.getText();
+                } else if (field.equals("parameters")) {
+                    parameters = readParameters(parser, where);
                 } else {
                     parser.skipChildren();
                 }
             }
             if (name == null) {
-                throw InferenceException.invalid("outputs[" + names.size() + "] has no string 'name'");
+                throw InferenceException.invalid(where + " has no string 'name'");
             }
-            names.add(name);
+            outputs.add(new RequestedOutput(name, parameters));
         }
-        return names;
+        return outputs;
     }
 
     private static String label(String name, int index) {

@@ -3,6 +3,7 @@ package dev.levee.server.rest;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.levee.core.InferenceResponse;
 import dev.levee.core.ModelMetadata;
+import dev.levee.core.RawTensorData;
 import dev.levee.core.Tensor;
 import dev.levee.core.TensorData;
 import dev.levee.core.TensorMetadata;
@@ -18,7 +19,11 @@ import java.util.Map;
 public final class JsonResponseEncoder {
     private JsonResponseEncoder() {}
 
-    public static byte[] response(InferenceResponse response) {
+    /**
+     * Writes the response's JSON object. An output that {@code binary} selects gets a
+     * {@code binary_data_size} parameter in place of {@code data}; its bytes are the caller's to send.
+     */
+    static byte[] response(InferenceResponse response, BinaryOutputs binary) {
         return write(json -> {
             json.writeStartObject();
             json.writeStringField("model_name", response.model());
@@ -36,8 +41,14 @@ public final class JsonResponseEncoder {
                 json.writeStringField("name", output.name());
                 json.writeStringField("datatype", output.datatype().name());
                 writeShape(json, output.shape());
-                json.writeFieldName("data");
-                writeData(json, output);
+                if (binary.isBinary(output.name())) {
+                    json.writeObjectFieldStart("parameters");
+                    json.writeNumberField(BinaryInputs.SIZE_PARAMETER, RawTensorData.byteSize(output.data()));
+                    json.writeEndObject();
+                } else {
+                    json.writeFieldName("data");
+                    writeData(json, output);
+                }
                 json.writeEndObject();
             }
             json.writeEndArray();

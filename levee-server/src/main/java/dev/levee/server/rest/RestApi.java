@@ -88,7 +88,7 @@ public final class RestApi implements Handler<HttpServerRequest> {
         if (path.size() == 1) {
             requireMethod(request, HttpMethod.GET);
             sendJson(request, 200, JsonResponseEncoder.object(Map.of(
-                    "name", "levee", "version", NodeState.VERSION, "extensions", List.of())));
+                    "name", "levee", "version", NodeState.VERSION, "extensions", NodeState.EXTENSIONS)));
         } else if (path.size() == 3 && path.get(1).equals("health")) {
             health(request, path.get(2));
         } else if (path.get(1).equals("models")) {
@@ -146,22 +146,31 @@ public final class RestApi implements Handler<HttpServerRequest> {
         long arrival = clock.nanoTime();
         requireMethod(request, HttpMethod.POST);
         String contentType = request.getHeader(HttpHeaders.CONTENT_TYPE);
-        if (contentType != null && !isJson(contentType)) {
+        if (contentType != null && !isMediaType(contentType, JSON)
+                && !isMediaType(contentType, BinaryResponseEncoder.OCTET_STREAM)) {
             throw InferenceException.of(ErrorKind.UNSUPPORTED_MEDIA_TYPE, "content type '" + contentType
-                    + "' is not supported (expected: " + JSON + ")");
+                    + "' is not supported (expected: " + JSON + " or " + BinaryResponseEncoder.OCTET_STREAM + ")");
         }
         RequestBody.read(request, maxBodyBytes, body -> {
             try {
                 BatchScheduler scheduler = registry.find(model, version);
-                InferenceRequest inference = withControls(request, JsonRequestDecoder.decode(
-                        body.getBytes(), model, version, InferenceRequest.NO_DEADLINE), arrival);
+                DecodedRequest decoded = BinaryRequestDecoder.decode(body.getBytes(),
+                        request.getHeader(BinaryRequestDecoder.HEADER_LENGTH), model, version,
+                        InferenceRequest.NO_DEADLINE);
+                InferenceRequest inference = withControls(request, decoded.request(), arrival);
                 if (!state.accepting()) {
                     throw InferenceException.retryLater(ErrorKind.UNAVAILABLE, "node is shutting down", 1);
                 }
-                dispatch(request, scheduler, inference, arrival);
+                dispatch(request, scheduler, inference, decoded.binaryOutputs(), arrival);
             } catch (InferenceException e) {
                 metrics.request(model, outcome(e), clock.nanoTime() - arrival);
                 sendError(request, e);
+            } catch (RuntimeException e) {
+                // Without this the fault would end in Vert.x's handler and the client would wait forever.
+                log.warn("[{} {}] request failed inside the node", request.method(), request.path(), e);
+                InferenceException internal = InferenceException.internal("internal error", e);
+                metrics.request(model, outcome(internal), clock.nanoTime() - arrival);
+                sendError(request, internal);
             }
         }, error -> {
             metrics.request(model, outcome(error), clock.nanoTime() - arrival);
@@ -191,11 +200,11 @@ public final class RestApi implements Handler<HttpServerRequest> {
     }
 
     private void dispatch(HttpServerRequest request, BatchScheduler scheduler, InferenceRequest inference,
-            long arrival) {
+            BinaryOutputs binaryOutputs, long arrival) {
         CompletableFuture<InferenceResponse> future = scheduler.submit(inference);
         String model = scheduler.model().name();
         if (future.isDone()) {
-            complete(request, future, model, arrival);
+            complete(request, future, binaryOutputs, model, arrival);
             return;
         }
         // A client that goes away takes its queued request with it.
@@ -203,13 +212,13 @@ public final class RestApi implements Handler<HttpServerRequest> {
         Context context = Vertx.currentContext();
         future.whenComplete((response, error) -> {
             if (!future.isCancelled()) {
-                context.runOnContext(v -> complete(request, future, model, arrival));
+                context.runOnContext(v -> complete(request, future, binaryOutputs, model, arrival));
             }
         });
     }
 
-    private void complete(HttpServerRequest request, CompletableFuture<InferenceResponse> future, String model,
-            long arrival) {
+    private void complete(HttpServerRequest request, CompletableFuture<InferenceResponse> future,
+            BinaryOutputs binaryOutputs, String model, long arrival) {
         InferenceResponse response;
         try {
             response = future.join();
@@ -221,18 +230,38 @@ public final class RestApi implements Handler<HttpServerRequest> {
             sendError(request, error);
             return;
         }
-        byte[] body = JsonResponseEncoder.response(response);
+        BinaryResponseEncoder.Encoded encoded;
+        try {
+            encoded = BinaryResponseEncoder.encode(response, binaryOutputs);
+        } catch (InferenceException e) {
+            metrics.request(model, outcome(e), clock.nanoTime() - arrival);
+            sendError(request, e);
+            return;
+        } catch (RuntimeException e) {
+            log.warn("[{}] response of model '{}' could not be encoded", response.id(), model, e);
+            InferenceException internal = InferenceException.internal("internal error", e);
+            metrics.request(model, outcome(internal), clock.nanoTime() - arrival);
+            sendError(request, internal);
+            return;
+        }
         metrics.request(model, "success", clock.nanoTime() - arrival);
-        sendJson(request, 200, body);
+        HttpServerResponse http = request.response();
+        if (http.ended() || http.closed()) {
+            return;
+        }
+        if (encoded.hasBinaryData()) {
+            http.putHeader(BinaryRequestDecoder.HEADER_LENGTH, Integer.toString(encoded.jsonLength()));
+        }
+        http.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, encoded.contentType()).end(encoded.body());
     }
 
     private static String outcome(InferenceException e) {
         return e.kind().name().toLowerCase(java.util.Locale.ROOT);
     }
 
-    private static boolean isJson(String contentType) {
+    private static boolean isMediaType(String contentType, String expected) {
         String mediaType = contentType.split(";", 2)[0].trim();
-        return mediaType.equalsIgnoreCase(JSON);
+        return mediaType.equalsIgnoreCase(expected);
     }
 
     private static void requireMethod(HttpServerRequest request, HttpMethod method) {
