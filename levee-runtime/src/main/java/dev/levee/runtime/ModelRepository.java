@@ -220,27 +220,6 @@ public final class ModelRepository {
         }
     }
 
-    /**
-     * Loads the versions that each model's version policy selects, for every model of the
-     * repository at {@code root}; any version that fails to load fails the whole call.
-     */
-    public static List<LoadedModel> loadAll(Path root) throws IOException {
-        ModelRepository repository = open(root);
-        List<LoadedModel> models = new java.util.ArrayList<>();
-        try {
-            for (String name : repository.modelNames()) {
-                ModelConfig config = repository.readConfig(name);
-                for (long version : config.versionPolicy().select(repository.versions(config))) {
-                    models.add(repository.loadVersion(config, version));
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            models.forEach(m -> m.model().close());
-            throw e;
-        }
-        return models;
-    }
-
     private static Model loadTextEmbedding(String name, String version, Path versionFolder, ModelConfig config)
             throws IOException, ai.onnxruntime.OrtException {
         byte[] onnx = Files.readAllBytes(requireFile(name, versionFolder, "model.onnx"));

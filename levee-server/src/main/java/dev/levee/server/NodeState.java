@@ -1,5 +1,7 @@
 package dev.levee.server;
 
+import java.util.List;
+
 /**
  * Whether the node takes new work. Draining turns readiness off first, so load balancers stop
  * sending, while requests already admitted run to the end.
@@ -7,6 +9,8 @@ package dev.levee.server;
 public final class NodeState {
     /** Version reported by the server metadata endpoint. */
     public static final String VERSION = "0.1.0";
+    /** Protocol extensions reported by the server metadata endpoints. */
+    public static final List<String> EXTENSIONS = List.of("model_repository");
 
     private volatile boolean draining;
 
