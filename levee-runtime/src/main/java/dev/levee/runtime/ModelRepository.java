@@ -202,6 +202,9 @@ public final class ModelRepository {
         String name = config.name();
         String versionName = Long.toString(version);
         Path versionFolder = modelFolder(name).resolve(versionName);
+        if (!versions(config).contains(version)) {
+            throw new IOException("model " + name + " has no version folder " + versionName);
+        }
         try {
             Model model = switch (config.platform()) {
                 case "onnx" -> OnnxModel.load(versionName, requireFile(name, versionFolder, "model.onnx"), config);

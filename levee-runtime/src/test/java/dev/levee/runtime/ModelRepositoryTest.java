@@ -112,6 +112,18 @@ class ModelRepositoryTest {
         LoadedModel loaded = repository.loadVersion(config, 1);
         assertThat(loaded.version()).isEqualTo("1");
         assertThat(loaded.model().metadata().name()).isEqualTo("bare");
+        assertThatThrownBy(() -> repository.loadVersion(config, 2))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("model bare has no version folder 2");
+    }
+
+    @Test
+    void syntheticVersionWithoutFolderFailsWhenOthersHaveOne() throws IOException {
+        ModelConfig config = repository.readConfig("echo");
+        assertThat(repository.loadVersion(config, 1).version()).isEqualTo("1");
+        assertThatThrownBy(() -> repository.loadVersion(config, 4))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("model echo has no version folder 4");
     }
 
     @Test
