@@ -36,6 +36,10 @@ import org.slf4j.LoggerFactory;
  * because the client went away, or failed with DEADLINE_EXCEEDED by the {@link DeadlineTimer} at
  * its deadline. A result that arrives after the deadline is discarded. No batch starts with a
  * request whose deadline has passed.
+ *
+ * <p>{@link #drain} retires a scheduler without failing admitted work: it stops admission and lets
+ * the workers run every queued request before they stop. {@link #close} stops at once and fails
+ * the queued requests.
  */
 public final class BatchScheduler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BatchScheduler.class);
@@ -68,6 +72,8 @@ public final class BatchScheduler implements AutoCloseable {
     private int queuedRows;
     /** Guarded by {@link #lock}. */
     private boolean closed;
+    /** Guarded by {@link #lock}. Set by {@link #drain}, after which nothing is admitted but queued requests run. */
+    private boolean draining;
     /** Guarded by {@link #lock}. */
     private final ServiceTimeEstimator serviceTime = new ServiceTimeEstimator();
 
@@ -136,16 +142,24 @@ public final class BatchScheduler implements AutoCloseable {
      * exceptionally with an {@link InferenceException}; cancelling it removes a queued request.
      */
     public CompletableFuture<InferenceResponse> submit(InferenceRequest request) {
+        return submitIfOpen(request).orElseGet(() -> CompletableFuture.failedFuture(unloadingError()));
+    }
+
+    /**
+     * Like {@link #submit}, but returns empty, having done nothing, when the scheduler is draining
+     * or closed, so that the caller can send the request to another version of the model instead.
+     */
+    public Optional<CompletableFuture<InferenceResponse>> submitIfOpen(InferenceRequest request) {
         CompletableFuture<InferenceResponse> future = new CompletableFuture<>();
         try {
             RequestValidator.validate(request, model, maxBatchSize);
         } catch (InferenceException e) {
             future.completeExceptionally(e);
-            return future;
+            return Optional.of(future);
         }
         if (model.batching() && request.rows() == 0) {
             answerWithoutRows(request, future);
-            return future;
+            return Optional.of(future);
         }
         long now = clock.nanoTime();
         if (!request.hasDeadline() && defaultTimeoutNanos > 0) {
@@ -154,7 +168,7 @@ public final class BatchScheduler implements AutoCloseable {
         if (request.hasDeadline() && request.deadlineNanos() <= now) {
             listener.expired(name);
             future.completeExceptionally(expiredError());
-            return future;
+            return Optional.of(future);
         }
         // A model that does not batch runs each request alone, whatever its first dimension. Counting
         // that dimension as rows could exceed the batch size of 1, and no batch would ever take it.
@@ -162,16 +176,15 @@ public final class BatchScheduler implements AutoCloseable {
         Pending pending = new Pending(request, future, now, model.batchKey(request), rows);
         lock.lock();
         try {
-            if (closed) {
-                future.completeExceptionally(unloadingError());
-                return future;
+            if (closed || draining) {
+                return Optional.empty();
             }
             Optional<AdmissionPolicy.Rejection> rejection =
                     admission.reject(request, queueState(pending.rows), now);
             if (rejection.isPresent()) {
                 listener.rejected(name, rejection.get().reason());
                 future.completeExceptionally(rejection.get().error());
-                return future;
+                return Optional.of(future);
             }
             queue.addLast(pending);
             queuedRows += pending.rows;
@@ -183,7 +196,7 @@ public final class BatchScheduler implements AutoCloseable {
         if (request.hasDeadline()) {
             deadlineTimer.schedule(request.deadlineNanos() - now, () -> expire(pending));
         }
-        return future;
+        return Optional.of(future);
     }
 
     /**
@@ -260,7 +273,10 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    /** Blocks until a batch is ready; returns an empty list once the scheduler is closed. */
+    /**
+     * Blocks until a batch is ready; returns an empty list once the scheduler is closed, or once it
+     * is draining and the queue is empty.
+     */
     private List<Pending> nextBatch() throws InterruptedException {
         lock.lock();
         try {
@@ -272,10 +288,14 @@ public final class BatchScheduler implements AutoCloseable {
                 dropFinishedHead(now);
                 Pending head = queue.peekFirst();
                 if (head == null) {
+                    if (draining) {
+                        return List.of();
+                    }
                     changed.await();
                     continue;
                 }
-                long waitNanos = head.enqueuedNanos + maxQueueDelayNanos - now;
+                // No request joins a draining queue, so waiting for more would only delay the batch.
+                long waitNanos = draining ? 0 : head.enqueuedNanos + maxQueueDelayNanos - now;
                 if (waitNanos <= 0 || compatibleRows(head) >= maxBatchSize) {
                     List<Pending> batch = takeBatch(head, now);
                     if (batch.isEmpty()) {
@@ -465,6 +485,27 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     /**
+     * Stops admitting requests, lets the workers run every queued request, and waits at most
+     * {@code timeout} for them to finish and stop. Requests still queued when the timeout passes
+     * fail with UNAVAILABLE, as in {@link #close(long, TimeUnit)}. Returns whether every queued
+     * request ran before the timeout. A request submitted from now on gets UNAVAILABLE, or an
+     * empty result from {@link #submitIfOpen}.
+     */
+    public boolean drain(long timeout, TimeUnit unit) {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        lock.lock();
+        try {
+            draining = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        boolean drained = joinWorkers(deadline);
+        close(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        return drained;
+    }
+
+    /**
      * Stops the workers after their current batch and fails every queued request with
      * UNAVAILABLE. Waits at most {@code timeout} for running batches to finish.
      */
@@ -480,15 +521,20 @@ public final class BatchScheduler implements AutoCloseable {
         }
         InferenceException unavailable = unloadingError();
         abandoned.forEach(p -> p.future.completeExceptionally(unavailable));
-        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        joinWorkers(System.nanoTime() + unit.toNanos(timeout));
+    }
+
+    /** Waits until every worker has stopped or {@code deadline} passes; returns whether they all stopped. */
+    private boolean joinWorkers(long deadline) {
         for (Thread worker : workers) {
             try {
                 worker.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return;
+                return false;
             }
         }
+        return workers.stream().noneMatch(Thread::isAlive);
     }
 
     @Override

@@ -245,6 +245,42 @@ class BatchSchedulerTest {
         assertThat(failure(scheduler.submit(request(2))).kind()).isEqualTo(ErrorKind.UNAVAILABLE);
     }
 
+    @Test
+    void drainRunsQueuedRequestsAndAdmitsNoMore() throws Exception {
+        start(1, 64, Duration.ZERO);
+        CompletableFuture<InferenceResponse> running = scheduler.submit(request(0));
+        awaitBatchStarted();
+        CompletableFuture<InferenceResponse> queued1 = scheduler.submit(request(1));
+        CompletableFuture<InferenceResponse> queued2 = scheduler.submit(request(2));
+        CompletableFuture<Boolean> drained = CompletableFuture.supplyAsync(
+                () -> scheduler.drain(WAIT_SECONDS, TimeUnit.SECONDS));
+
+        // Probes are admitted until the drain begins, and each admitted probe must then run too.
+        List<CompletableFuture<InferenceResponse>> admitted = new ArrayList<>();
+        long limit = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+        while (true) {
+            assertThat(System.nanoTime()).as("the drain begins").isLessThan(limit);
+            var probe = scheduler.submitIfOpen(request(9));
+            if (probe.isEmpty()) {
+                break;
+            }
+            admitted.add(probe.get());
+            Thread.sleep(1);
+        }
+        assertThat(failure(scheduler.submit(request(3))).kind()).isEqualTo(ErrorKind.UNAVAILABLE);
+        assertThat(drained).isNotDone();
+
+        permits.release(1000);
+        assertThat(drained.get(WAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
+        assertThat(firstValue(running)).isEqualTo(0f);
+        assertThat(firstValue(queued1)).isEqualTo(1f);
+        assertThat(firstValue(queued2)).isEqualTo(2f);
+        for (CompletableFuture<InferenceResponse> probe : admitted) {
+            assertThat(firstValue(probe)).isEqualTo(9f);
+        }
+        assertThat(model.executedRequests()).isEqualTo(3 + admitted.size());
+    }
+
     private static InferenceException failure(CompletableFuture<InferenceResponse> future) {
         assertThatThrownBy(() -> future.get(WAIT_SECONDS, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
         return (InferenceException) future.exceptionNow();

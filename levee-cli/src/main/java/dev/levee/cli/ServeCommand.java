@@ -5,11 +5,14 @@ import dev.levee.runtime.LoadedModel;
 import dev.levee.runtime.ModelConfig;
 import dev.levee.runtime.ModelRepository;
 import dev.levee.server.LeveeNode;
+import dev.levee.server.ModelControlMode;
 import dev.levee.server.NodeOptions;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.UnaryOperator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -41,6 +44,18 @@ final class ServeCommand implements Callable<Integer> {
             description = "Folder with one subfolder per model; without it the built-in models minilm and "
                     + "breast_cancer are served.")
     Path modelRepository;
+
+    @Option(names = "--model-control", defaultValue = "none",
+            description = {"Whether clients may load and unload models of the repository (default: ${DEFAULT-VALUE}):",
+                    "none: every model of the repository loads at start, and load and unload requests are rejected;",
+                    "explicit: POST /v2/repository/models/NAME/load and /unload (and their gRPC counterparts) "
+                            + "load and unload models; needs --model-repository."})
+    String modelControl;
+
+    @Option(names = "--load-model", paramLabel = "NAME",
+            description = "With --model-control explicit, a model to load at start; repeat it for more. Without "
+                    + "it every model of the repository loads at start.")
+    List<String> loadModels = new ArrayList<>();
 
     @Option(names = "--max-body-bytes", defaultValue = "67108864",
             description = "Largest REST request body or gRPC request message in bytes; larger ones get 413 "
@@ -74,17 +89,38 @@ final class ServeCommand implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(spec.commandLine(),
                     "--admission: '" + admission + "' (expected: predictive, queue-size or off)");
         };
-        List<LoadedModel> models = modelRepository == null
-                ? ModelRepository.loadBuiltIns(miniLmConfig())
-                : ModelRepository.loadAll(checkNoBuiltInSettings(modelRepository));
-        if (admission.equals("off")) {
-            models = models.stream()
-                    .map(m -> new LoadedModel(m.config().withMaxQueueSize(UNBOUNDED_QUEUE), m.version(), m.model()))
-                    .toList();
+
+        ModelControlMode mode = switch (modelControl) {
+            case "none" -> ModelControlMode.NONE;
+            case "explicit" -> ModelControlMode.EXPLICIT;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--model-control: '" + modelControl + "' (expected: none or explicit)");
+        };
+        if (mode == ModelControlMode.EXPLICIT && modelRepository == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--model-control explicit needs "
+                    + "--model-repository: the built-in models cannot be loaded or unloaded");
         }
+        if (!loadModels.isEmpty() && mode != ModelControlMode.EXPLICIT) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--load-model needs --model-control "
+                    + "explicit: without it every model of the repository loads at start");
+        }
+
+        UnaryOperator<ModelConfig> adjustConfig = admission.equals("off")
+                ? config -> config.withMaxQueueSize(UNBOUNDED_QUEUE)
+                : UnaryOperator.identity();
         NodeOptions options = NodeOptions.defaults().withHost(host).withPort(port).withGrpcPort(grpcPort)
                 .withMaxBodyBytes(maxBodyBytes).withAdmission(policy);
-        LeveeNode node = LeveeNode.start(options, models);
+        LeveeNode node;
+        if (modelRepository == null) {
+            List<LoadedModel> models = ModelRepository.loadBuiltIns(miniLmConfig()).stream()
+                    .map(m -> new LoadedModel(adjustConfig.apply(m.config()), m.version(), m.model()))
+                    .toList();
+            node = LeveeNode.start(options, models);
+        } else {
+            node = LeveeNode.start(options, ModelRepository.open(checkNoBuiltInSettings(modelRepository), adjustConfig),
+                    mode, loadModels);
+        }
+
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("levee-shutdown").unstarted(() -> {
             node.close();

@@ -21,6 +21,7 @@ import java.util.Map;
  * @param defaultTimeout deadline given to requests that carry none; zero means none
  * @param targetQueueDelay queueing delay the admission controller keeps the queue under
  * @param parameters platform-specific settings, such as a synthetic model's service time
+ * @param versionPolicy which numbered version folders are served
  */
 public record ModelConfig(
         String name,
@@ -32,7 +33,8 @@ public record ModelConfig(
         int intraOpThreads,
         Duration defaultTimeout,
         Duration targetQueueDelay,
-        Map<String, String> parameters) {
+        Map<String, String> parameters,
+        VersionPolicy versionPolicy) {
 
     public static final int DEFAULT_MAX_BATCH_SIZE = 32;
     public static final Duration DEFAULT_MAX_QUEUE_DELAY = Duration.ofMillis(2);
@@ -45,6 +47,7 @@ public record ModelConfig(
         requireNonNull(maxQueueDelay, "maxQueueDelay");
         requireNonNull(defaultTimeout, "defaultTimeout");
         requireNonNull(targetQueueDelay, "targetQueueDelay");
+        requireNonNull(versionPolicy, "versionPolicy");
         parameters = Map.copyOf(parameters);
         if (maxBatchSize < 0) {
             throw new IllegalArgumentException("max_batch_size: " + maxBatchSize + " (expected: >= 0)");
@@ -75,7 +78,8 @@ public record ModelConfig(
     /** Returns a configuration with the defaults for everything but the name and platform. */
     public static ModelConfig defaults(String name, String platform) {
         return new ModelConfig(name, platform, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY,
-                DEFAULT_MAX_QUEUE_SIZE, 1, 0, Duration.ZERO, DEFAULT_TARGET_QUEUE_DELAY, Map.of());
+                DEFAULT_MAX_QUEUE_SIZE, 1, 0, Duration.ZERO, DEFAULT_TARGET_QUEUE_DELAY, Map.of(),
+                VersionPolicy.LATEST_ONE);
     }
 
     /**
@@ -95,6 +99,7 @@ public record ModelConfig(
         Duration defaultTimeout = Duration.ZERO;
         Duration targetQueueDelay = DEFAULT_TARGET_QUEUE_DELAY;
         Map<String, String> parameters = new HashMap<>();
+        VersionPolicy versionPolicy = VersionPolicy.LATEST_ONE;
         Iterator<Map.Entry<String, JsonNode>> fields = json.fields();
         while (fields.hasNext()) {
             Map.Entry<String, JsonNode> field = fields.next();
@@ -111,12 +116,14 @@ public record ModelConfig(
                         targetQueueDelay = Duration.ofMillis(intField(name, field.getKey(), value));
                 case "parameters" -> value.fields().forEachRemaining(
                         p -> parameters.put(p.getKey(), p.getValue().asText()));
+                case "version_policy" -> versionPolicy = VersionPolicy.fromJson(name, value);
                 default -> throw new IllegalArgumentException(
                         "config.json of model " + name + ": unknown field '" + field.getKey() + "'");
             }
         }
         return new ModelConfig(name, platform, maxBatchSize, Duration.ofNanos(maxQueueDelayMicros * 1000),
-                maxQueueSize, instanceCount, intraOpThreads, defaultTimeout, targetQueueDelay, parameters);
+                maxQueueSize, instanceCount, intraOpThreads, defaultTimeout, targetQueueDelay, parameters,
+                versionPolicy);
     }
 
     private static int intField(String model, String field, JsonNode value) {
@@ -129,38 +136,43 @@ public record ModelConfig(
 
     public ModelConfig withMaxBatchSize(int size) {
         return new ModelConfig(name, platform, size, maxQueueDelay, maxQueueSize, instanceCount,
-                intraOpThreads, defaultTimeout, targetQueueDelay, parameters);
+                intraOpThreads, defaultTimeout, targetQueueDelay, parameters, versionPolicy);
     }
 
     public ModelConfig withMaxQueueSize(int size) {
         return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, size, instanceCount,
-                intraOpThreads, defaultTimeout, targetQueueDelay, parameters);
+                intraOpThreads, defaultTimeout, targetQueueDelay, parameters, versionPolicy);
     }
 
     public ModelConfig withMaxQueueDelay(Duration delay) {
         return new ModelConfig(name, platform, maxBatchSize, delay, maxQueueSize, instanceCount,
-                intraOpThreads, defaultTimeout, targetQueueDelay, parameters);
+                intraOpThreads, defaultTimeout, targetQueueDelay, parameters, versionPolicy);
     }
 
     public ModelConfig withInstanceCount(int count) {
         return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, count,
-                intraOpThreads, defaultTimeout, targetQueueDelay, parameters);
+                intraOpThreads, defaultTimeout, targetQueueDelay, parameters, versionPolicy);
     }
 
     public ModelConfig withDefaultTimeout(Duration timeout) {
         return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
-                intraOpThreads, timeout, targetQueueDelay, parameters);
+                intraOpThreads, timeout, targetQueueDelay, parameters, versionPolicy);
     }
 
     public ModelConfig withTargetQueueDelay(Duration delay) {
         return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
-                intraOpThreads, defaultTimeout, delay, parameters);
+                intraOpThreads, defaultTimeout, delay, parameters, versionPolicy);
     }
 
     public ModelConfig withParameter(String key, String value) {
         Map<String, String> copy = new HashMap<>(parameters);
         copy.put(key, value);
         return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
-                intraOpThreads, defaultTimeout, targetQueueDelay, copy);
+                intraOpThreads, defaultTimeout, targetQueueDelay, copy, versionPolicy);
+    }
+
+    public ModelConfig withVersionPolicy(VersionPolicy policy) {
+        return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
+                intraOpThreads, defaultTimeout, targetQueueDelay, parameters, policy);
     }
 }

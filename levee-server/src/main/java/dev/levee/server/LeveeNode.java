@@ -2,6 +2,7 @@ package dev.levee.server;
 
 import dev.levee.batching.BatchScheduler;
 import dev.levee.runtime.LoadedModel;
+import dev.levee.runtime.ModelRepository;
 import dev.levee.server.grpc.GrpcInferenceService;
 import dev.levee.server.rest.RestApi;
 import io.vertx.core.Future;
@@ -16,6 +17,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -24,10 +26,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One serving node: its models, a scheduler per model version, metrics, and the HTTP servers, all
- * built and wired here. The main port serves REST and gRPC; a second port serves gRPC alone when
- * {@link NodeOptions#grpcPort()} requests one. {@link #close()} drains: readiness goes false,
- * queued and running work finishes, then the servers stop.
+ * One serving node: its models, a scheduler per model version, model control, metrics, and the
+ * HTTP servers, all built and wired here. The main port serves REST and gRPC; a second port serves
+ * gRPC alone when {@link NodeOptions#grpcPort()} requests one. {@link #close()} turns readiness
+ * off first, lets a running model load or unload finish, stops the schedulers after their running
+ * batches, then stops the servers.
  */
 public final class LeveeNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LeveeNode.class);
@@ -37,6 +40,7 @@ public final class LeveeNode implements AutoCloseable {
 
     private final Vertx vertx;
     private final ModelRegistry registry;
+    private final ModelControl control;
     private final NodeMetrics metrics;
     private final NodeState state;
     private final List<HttpServer> servers;
@@ -44,10 +48,11 @@ public final class LeveeNode implements AutoCloseable {
     /** The separate gRPC port, or -1 when there is none. */
     private final int grpcPort;
 
-    private LeveeNode(Vertx vertx, ModelRegistry registry, NodeMetrics metrics, NodeState state,
-            List<HttpServer> servers, int port, int grpcPort) {
+    private LeveeNode(Vertx vertx, ModelRegistry registry, ModelControl control, NodeMetrics metrics,
+            NodeState state, List<HttpServer> servers, int port, int grpcPort) {
         this.vertx = vertx;
         this.registry = registry;
+        this.control = control;
         this.metrics = metrics;
         this.state = state;
         this.servers = servers;
@@ -55,19 +60,68 @@ public final class LeveeNode implements AutoCloseable {
         this.grpcPort = grpcPort;
     }
 
-    /** Starts serving {@code models}; the node owns them from here on and closes them on {@link #close()}. */
+    /**
+     * Starts serving {@code models}; the node owns them from here on and closes them on
+     * {@link #close()}. Model control is off: the repository index lists these models, and load
+     * and unload requests are rejected.
+     */
     public static LeveeNode start(NodeOptions options, List<LoadedModel> models) throws IOException {
         NodeMetrics metrics = new NodeMetrics();
         ModelRegistry registry = new ModelRegistry();
-        for (LoadedModel model : models) {
-            BatchScheduler scheduler = new BatchScheduler(model, options.clock(), options.admission(), metrics);
-            registry.add(scheduler);
-            metrics.watchQueue(scheduler);
+        ModelControl control = ModelControl.forFixedModels(registry, options, metrics);
+        try {
+            for (LoadedModel model : models) {
+                BatchScheduler scheduler = new BatchScheduler(model, options.clock(), options.admission(), metrics);
+                registry.add(scheduler);
+                metrics.watchQueue(scheduler);
+            }
+        } catch (RuntimeException e) {
+            closeModels(registry);
+            models.forEach(m -> m.model().close());
+            throw e;
         }
+        return serve(options, registry, control, metrics);
+    }
+
+    /**
+     * Starts serving models of {@code repository}. With {@link ModelControlMode#NONE} every model
+     * of the repository is loaded and {@code startupModels} must be empty. With
+     * {@link ModelControlMode#EXPLICIT} the models named in {@code startupModels} are loaded, or
+     * every model when it is empty, and clients may load and unload models. A model that fails to
+     * load here stops the start.
+     */
+    public static LeveeNode start(NodeOptions options, ModelRepository repository, ModelControlMode mode,
+            List<String> startupModels) throws IOException {
+        return start(options, repository, mode, startupModels, repository::loadVersion);
+    }
+
+    /** Like {@link #start(NodeOptions, ModelRepository, ModelControlMode, List)}, loading versions with {@code loader}. */
+    static LeveeNode start(NodeOptions options, ModelRepository repository, ModelControlMode mode,
+            List<String> startupModels, ModelControl.VersionLoader loader) throws IOException {
+        if (mode == ModelControlMode.NONE && !startupModels.isEmpty()) {
+            throw new IllegalArgumentException("startupModels: " + startupModels
+                    + " (expected: none unless model control is explicit, since all models load)");
+        }
+        NodeMetrics metrics = new NodeMetrics();
+        ModelRegistry registry = new ModelRegistry();
+        ModelControl control = ModelControl.forRepository(registry, repository, mode, loader, options, metrics);
+        try {
+            control.loadAtStart(startupModels.isEmpty() ? repository.modelNames() : startupModels);
+        } catch (IOException | RuntimeException e) {
+            control.close();
+            closeModels(registry);
+            throw e;
+        }
+        return serve(options, registry, control, metrics);
+    }
+
+    private static LeveeNode serve(NodeOptions options, ModelRegistry registry, ModelControl control,
+            NodeMetrics metrics) throws IOException {
         NodeState state = new NodeState();
         Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops()));
-        RestApi api = new RestApi(registry, metrics, state, options.clock(), options.maxBodyBytes(), indexPage());
-        GrpcServer grpc = new GrpcInferenceService(registry, metrics, state, options.clock())
+        RestApi api = new RestApi(registry, control, metrics, state, options.clock(), options.maxBodyBytes(),
+                indexPage());
+        GrpcServer grpc = new GrpcInferenceService(registry, control, metrics, state, options.clock())
                 .server(vertx, options.maxBodyBytes());
         HttpServerOptions serverOptions = new HttpServerOptions()
                 .setHost(options.host())
@@ -83,15 +137,24 @@ public final class LeveeNode implements AutoCloseable {
                 grpcPort = listen(vertx, serverOptions, grpc, options.grpcPort(), FREE_PORT_GROUP_GRPC,
                         options.eventLoops(), servers);
             }
-            LeveeNode node = new LeveeNode(vertx, registry, metrics, state, servers, port, grpcPort);
-            log.info("Levee {} serving REST and gRPC at http://{}:{}{} with models {}", NodeState.VERSION,
-                    options.host(), port, grpcPort < 0 ? "" : ", gRPC alone at port " + grpcPort, describe(models));
+            LeveeNode node = new LeveeNode(vertx, registry, control, metrics, state, servers, port, grpcPort);
+            log.info("Levee {} serving REST and gRPC at http://{}:{}{} with models {}, model control {}",
+                    NodeState.VERSION, options.host(), port, grpcPort < 0 ? "" : ", gRPC alone at port " + grpcPort,
+                    describe(registry), control.mode().name().toLowerCase(Locale.ROOT));
             return node;
         } catch (IOException | RuntimeException e) {
-            registry.all().forEach(BatchScheduler::close);
+            control.close();
+            closeModels(registry);
             vertx.close();
-            models.forEach(m -> m.model().close());
             throw e;
+        }
+    }
+
+    /** Stops every scheduler and closes its model. */
+    private static void closeModels(ModelRegistry registry) {
+        for (BatchScheduler scheduler : registry.all()) {
+            scheduler.close();
+            scheduler.model().model().close();
         }
     }
 
@@ -120,8 +183,12 @@ public final class LeveeNode implements AutoCloseable {
         return bound;
     }
 
-    private static String describe(List<LoadedModel> models) {
-        return models.stream().map(m -> m.name() + " (version " + m.version() + ")").toList().toString();
+    private static String describe(ModelRegistry registry) {
+        return registry.index().stream()
+                .filter(row -> row.state() == ModelState.READY)
+                .map(row -> row.name() + " (version " + row.version() + ")")
+                .toList()
+                .toString();
     }
 
     private static <T> T await(Future<T> future) throws IOException {
@@ -157,6 +224,10 @@ public final class LeveeNode implements AutoCloseable {
         return registry;
     }
 
+    public ModelControl control() {
+        return control;
+    }
+
     public NodeMetrics metrics() {
         return metrics;
     }
@@ -168,10 +239,8 @@ public final class LeveeNode implements AutoCloseable {
     @Override
     public void close() {
         state.drain();
-        for (BatchScheduler scheduler : registry.all()) {
-            scheduler.close();
-            scheduler.model().model().close();
-        }
+        control.close();
+        closeModels(registry);
         for (HttpServer server : servers) {
             server.close();
         }

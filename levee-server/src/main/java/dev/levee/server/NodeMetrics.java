@@ -6,10 +6,14 @@ import dev.levee.batching.SchedulerListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -18,6 +22,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class NodeMetrics implements SchedulerListener {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    /**
+     * Gauges by the scheduler they read. Micrometer keys a gauge by name and tags, so two watched
+     * schedulers of one model version would share one gauge, and the old one must be unwatched first.
+     */
+    private final Map<BatchScheduler, List<Meter>> queueGauges = new ConcurrentHashMap<>();
 
     /** Counts one finished request and its latency from arrival to response. */
     public void request(String model, String outcome, long latencyNanos) {
@@ -38,18 +47,30 @@ public final class NodeMetrics implements SchedulerListener {
                 .record(latencyNanos, TimeUnit.NANOSECONDS);
     }
 
-    /** Publishes the queue depth of a scheduler while it is registered. */
+    /** Publishes the queue depth and running requests of a scheduler until {@link #unwatchQueue}. */
     public void watchQueue(BatchScheduler scheduler) {
-        Gauge.builder("levee.queue.depth", scheduler, BatchScheduler::queueDepth)
+        Gauge depth = Gauge.builder("levee.queue.depth", scheduler, BatchScheduler::queueDepth)
                 .description("Requests waiting in a model's queue")
                 .tag("model", scheduler.model().name())
                 .tag("version", scheduler.model().version())
                 .register(registry);
-        Gauge.builder("levee.inflight", scheduler, BatchScheduler::inFlight)
+        Gauge inFlight = Gauge.builder("levee.inflight", scheduler, BatchScheduler::inFlight)
                 .description("Requests whose batch is running on a model instance")
                 .tag("model", scheduler.model().name())
                 .tag("version", scheduler.model().version())
                 .register(registry);
+        queueGauges.put(scheduler, List.of(depth, inFlight));
+    }
+
+    /**
+     * Stops publishing the gauges of a scheduler, so that a later scheduler of the same model version
+     * can publish its own. Does nothing for a scheduler that is not watched.
+     */
+    public void unwatchQueue(BatchScheduler scheduler) {
+        List<Meter> gauges = queueGauges.remove(scheduler);
+        if (gauges != null) {
+            gauges.forEach(registry::remove);
+        }
     }
 
     @Override

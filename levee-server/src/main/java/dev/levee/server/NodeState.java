@@ -9,8 +9,8 @@ import java.util.List;
 public final class NodeState {
     /** Version reported by the server metadata endpoint. */
     public static final String VERSION = "0.1.0";
-    /** Protocol extensions reported by the server metadata endpoint, with the names Triton uses. */
-    public static final List<String> EXTENSIONS = List.of("binary_tensor_data");
+    /** Protocol extensions reported by the server metadata endpoints, with the names Triton uses. */
+    public static final List<String> EXTENSIONS = List.of("binary_tensor_data", "model_repository");
 
     private volatile boolean draining;
 

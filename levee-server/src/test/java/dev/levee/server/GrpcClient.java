@@ -8,6 +8,12 @@ import dev.levee.server.grpc.proto.ModelMetadataRequest;
 import dev.levee.server.grpc.proto.ModelMetadataResponse;
 import dev.levee.server.grpc.proto.ModelReadyRequest;
 import dev.levee.server.grpc.proto.ModelReadyResponse;
+import dev.levee.server.grpc.proto.RepositoryIndexRequest;
+import dev.levee.server.grpc.proto.RepositoryIndexResponse;
+import dev.levee.server.grpc.proto.RepositoryModelLoadRequest;
+import dev.levee.server.grpc.proto.RepositoryModelLoadResponse;
+import dev.levee.server.grpc.proto.RepositoryModelUnloadRequest;
+import dev.levee.server.grpc.proto.RepositoryModelUnloadResponse;
 import dev.levee.server.grpc.proto.ServerLiveRequest;
 import dev.levee.server.grpc.proto.ServerLiveResponse;
 import dev.levee.server.grpc.proto.ServerMetadataRequest;
@@ -44,6 +50,15 @@ final class GrpcClient implements AutoCloseable {
             "ModelMetadata", ModelMetadataRequest.getDefaultInstance(), ModelMetadataResponse.getDefaultInstance());
     static final MethodDescriptor<ModelInferRequest, ModelInferResponse> MODEL_INFER =
             method("ModelInfer", ModelInferRequest.getDefaultInstance(), ModelInferResponse.getDefaultInstance());
+    static final MethodDescriptor<RepositoryIndexRequest, RepositoryIndexResponse> REPOSITORY_INDEX = method(
+            "RepositoryIndex", RepositoryIndexRequest.getDefaultInstance(),
+            RepositoryIndexResponse.getDefaultInstance());
+    static final MethodDescriptor<RepositoryModelLoadRequest, RepositoryModelLoadResponse> REPOSITORY_MODEL_LOAD =
+            method("RepositoryModelLoad", RepositoryModelLoadRequest.getDefaultInstance(),
+                    RepositoryModelLoadResponse.getDefaultInstance());
+    static final MethodDescriptor<RepositoryModelUnloadRequest, RepositoryModelUnloadResponse>
+            REPOSITORY_MODEL_UNLOAD = method("RepositoryModelUnload", RepositoryModelUnloadRequest.getDefaultInstance(),
+                    RepositoryModelUnloadResponse.getDefaultInstance());
 
     private final ManagedChannel channel;
 

@@ -3,6 +3,7 @@ package dev.levee.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.levee.runtime.LoadedModel;
+import dev.levee.runtime.ModelRepository;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -35,6 +36,19 @@ final class TestNode implements AutoCloseable {
         return start(NodeOptions.defaults(), models);
     }
 
+    /** Starts a node on {@code repository}, loading versions with {@code loader}. */
+    static TestNode start(NodeOptions options, ModelRepository repository, ModelControlMode mode,
+            List<String> startupModels, ModelControl.VersionLoader loader) throws IOException {
+        return new TestNode(LeveeNode.start(options.withHost("127.0.0.1").withPort(0), repository, mode,
+                startupModels, loader));
+    }
+
+    /** Starts a node with explicit model control on {@code repository}, loading {@code startupModels} (all when none). */
+    static TestNode explicit(ModelRepository repository, String... startupModels) throws IOException {
+        return start(NodeOptions.defaults(), repository, ModelControlMode.EXPLICIT, List.of(startupModels),
+                repository::loadVersion);
+    }
+
     URI uri(String path) {
         return URI.create("http://127.0.0.1:" + node.port() + path);
     }
@@ -63,6 +77,67 @@ final class TestNode implements AutoCloseable {
             builder.header("Content-Type", contentType);
         }
         return builder.build();
+    }
+
+    /** Sends {@code POST /v2/repository/index} with {@code body}, which may be empty. */
+    Reply index(String body) {
+        return post("/v2/repository/index", body, null);
+    }
+
+    /** Returns the rows of the repository index. */
+    JsonNode index() {
+        Reply reply = index("");
+        if (reply.status() != 200) {
+            throw new AssertionError("repository index failed: " + reply.status() + " " + reply.body());
+        }
+        return reply.json();
+    }
+
+    /**
+     * Returns the state of {@code model} at {@code version} in the repository index, with its
+     * reason after a colon when it has one, or "absent" when the index has no such row; an empty
+     * version selects the row without version.
+     */
+    String indexState(String model, String version) {
+        for (JsonNode row : index()) {
+            if (row.get("name").asText().equals(model) && row.path("version").asText().equals(version)) {
+                String reason = row.get("reason").asText();
+                return row.get("state").asText() + (reason.isEmpty() ? "" : ": " + reason);
+            }
+        }
+        return "absent";
+    }
+
+    Reply load(String model) {
+        return post("/v2/repository/models/" + model + "/load", "", null);
+    }
+
+    CompletableFuture<Reply> loadAsync(String model) {
+        return client.sendAsync(postRequest("/v2/repository/models/" + model + "/load", "", null),
+                HttpResponse.BodyHandlers.ofString()).thenApply(Reply::new);
+    }
+
+    Reply unload(String model) {
+        return post("/v2/repository/models/" + model + "/unload", "", null);
+    }
+
+    CompletableFuture<Reply> unloadAsync(String model) {
+        return client.sendAsync(postRequest("/v2/repository/models/" + model + "/unload", "", null),
+                HttpResponse.BodyHandlers.ofString()).thenApply(Reply::new);
+    }
+
+    /** Waits until the index shows {@code expected} for {@code model} at {@code version}, at most 30 s. */
+    void awaitIndexState(String model, String version, String expected) throws InterruptedException {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        String state = indexState(model, version);
+        while (!state.startsWith(expected)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("model " + model + " version '" + version + "' did not reach " + expected
+                        + " within " + TIMEOUT.toSeconds() + " s; it is " + state);
+            }
+            Thread.sleep(5);
+            state = indexState(model, version);
+        }
     }
 
     Reply send(HttpRequest request) {

@@ -8,7 +8,9 @@ import dev.levee.core.Clock;
 import dev.levee.core.InferenceException;
 import dev.levee.core.ModelMetadata;
 import dev.levee.core.TensorMetadata;
+import dev.levee.server.ModelControl;
 import dev.levee.server.ModelRegistry;
+import dev.levee.server.ModelState;
 import dev.levee.server.NodeMetrics;
 import dev.levee.server.NodeState;
 import dev.levee.server.grpc.proto.ModelInferRequest;
@@ -22,7 +24,11 @@ import dev.levee.server.grpc.proto.ServerLiveResponse;
 import dev.levee.server.grpc.proto.ServerMetadataRequest;
 import dev.levee.server.grpc.proto.ServerMetadataResponse;
 import dev.levee.server.grpc.proto.ServerReadyRequest;
+import dev.levee.server.grpc.proto.RepositoryIndexRequest;
+import dev.levee.server.grpc.proto.RepositoryModelLoadRequest;
+import dev.levee.server.grpc.proto.RepositoryModelUnloadRequest;
 import dev.levee.server.grpc.proto.ServerReadyResponse;
+import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.grpc.common.GrpcMessageDecoder;
 import io.vertx.grpc.common.GrpcMessageEncoder;
@@ -31,14 +37,18 @@ import io.vertx.grpc.common.ServiceName;
 import io.vertx.grpc.server.GrpcProtocol;
 import io.vertx.grpc.server.GrpcServer;
 import io.vertx.grpc.server.GrpcServerOptions;
+import io.vertx.grpc.server.GrpcServerResponse;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The KServe v2 {@code inference.GRPCInferenceService} on Vert.x's gRPC server: health, metadata
- * and ModelInfer. Calls run on Vert.x event loops like REST requests, and model work runs on the
- * schedulers' instance threads.
+ * The KServe v2 {@code inference.GRPCInferenceService} on Vert.x's gRPC server: health, metadata,
+ * ModelInfer, and Triton's model repository extension. Calls run on Vert.x event loops like REST
+ * requests. Model work runs on the schedulers' instance threads, and loading and unloading on the
+ * model control thread.
  */
 public final class GrpcInferenceService {
     private static final Logger log = LoggerFactory.getLogger(GrpcInferenceService.class);
@@ -47,12 +57,15 @@ public final class GrpcInferenceService {
     private static final long MAX_MESSAGE_LIMIT = 0xFFFF_FFFFL;
 
     private final ModelRegistry registry;
+    private final ModelControl control;
     private final NodeMetrics metrics;
     private final NodeState state;
     private final Clock clock;
 
-    public GrpcInferenceService(ModelRegistry registry, NodeMetrics metrics, NodeState state, Clock clock) {
+    public GrpcInferenceService(ModelRegistry registry, ModelControl control, NodeMetrics metrics, NodeState state,
+            Clock clock) {
         this.registry = requireNonNull(registry, "registry");
+        this.control = requireNonNull(control, "control");
         this.metrics = requireNonNull(metrics, "metrics");
         this.state = requireNonNull(state, "state");
         this.clock = requireNonNull(clock, "clock");
@@ -76,16 +89,23 @@ public final class GrpcInferenceService {
         unary(server, "ServerLive", ServerLiveRequest.getDefaultInstance(),
                 request -> ServerLiveResponse.newBuilder().setLive(true).build());
         unary(server, "ServerReady", ServerReadyRequest.getDefaultInstance(),
-                request -> ServerReadyResponse.newBuilder().setReady(state.ready() && !registry.isEmpty()).build());
-        unary(server, "ModelReady", ModelReadyRequest.getDefaultInstance(), request -> {
-            registry.find(request.getName(), request.getVersion());
-            return ModelReadyResponse.newBuilder().setReady(true).build();
-        });
+                request -> ServerReadyResponse.newBuilder().setReady(state.ready() && registry.ready()).build());
+        unary(server, "ModelReady", ModelReadyRequest.getDefaultInstance(), request -> ModelReadyResponse.newBuilder()
+                .setReady(registry.state(request.getName(), request.getVersion()) == ModelState.READY)
+                .build());
         unary(server, "ServerMetadata", ServerMetadataRequest.getDefaultInstance(),
-                request -> ServerMetadataResponse.newBuilder().setName("levee").setVersion(NodeState.VERSION)
-                        .addAllExtensions(NodeState.EXTENSIONS).build());
-        unary(server, "ModelMetadata", ModelMetadataRequest.getDefaultInstance(), request -> modelMetadata(
-                registry.find(request.getName(), request.getVersion()).model().model().metadata()));
+                request -> ServerMetadataResponse.newBuilder()
+                        .setName("levee")
+                        .setVersion(NodeState.VERSION)
+                        .addAllExtensions(NodeState.EXTENSIONS)
+                        .build());
+        unary(server, "ModelMetadata", ModelMetadataRequest.getDefaultInstance(),
+                request -> modelMetadata(registry.metadata(request.getName(), request.getVersion())));
+        RepositoryCalls repository = new RepositoryCalls(control);
+        unary(server, "RepositoryIndex", RepositoryIndexRequest.getDefaultInstance(), repository::index);
+        unaryAsync(server, "RepositoryModelLoad", RepositoryModelLoadRequest.getDefaultInstance(), repository::load);
+        unaryAsync(server, "RepositoryModelUnload", RepositoryModelUnloadRequest.getDefaultInstance(),
+                repository::unload);
         ServiceMethod<ModelInferRequest, ModelInferResponse> infer = method("ModelInfer",
                 ModelInferRequest.getDefaultInstance());
         server.callHandler(infer,
@@ -95,24 +115,73 @@ public final class GrpcInferenceService {
 
     private <Q extends Message, R extends MessageLite> void unary(GrpcServer server, String name, Q prototype,
             Function<Q, R> body) {
-        server.callHandler(method(name, prototype), call -> UnaryCalls.readMessage(call, name + "Request")
-                .onSuccess(request -> {
-                    try {
-                        call.response().end(body.apply(request));
-                    } catch (InferenceException e) {
-                        log.debug("{} ended with {}: {}", name, e.kind(), e.getMessage());
-                        UnaryCalls.fail(call.response(), e);
-                    } catch (RuntimeException e) {
-                        log.warn("[{}] gRPC call failed inside the node", name, e);
-                        UnaryCalls.fail(call.response(), InferenceException.internal("internal error", e));
-                    }
-                })
-                .onFailure(cause -> {
-                    if (cause instanceof InferenceException e) {
-                        log.debug("{} ended with {}: {}", name, e.kind(), e.getMessage());
-                        UnaryCalls.fail(call.response(), e);
-                    }
-                }));
+        unaryAsync(server, name, prototype, request -> CompletableFuture.completedFuture(body.apply(request)));
+    }
+
+    /**
+     * Serves a unary method whose response may come later, from another thread; the response is
+     * sent on the call's Vert.x context.
+     */
+    private <Q extends Message, R extends MessageLite> void unaryAsync(GrpcServer server, String name, Q prototype,
+            Function<Q, CompletableFuture<R>> body) {
+        server.callHandler(GrpcInferenceService.<Q, R>method(name, prototype), call -> {
+            Context context = Vertx.currentContext();
+            UnaryCalls.readMessage(call, name + "Request")
+                    .onSuccess(request -> {
+                        CompletableFuture<R> response;
+                        try {
+                            response = body.apply(request);
+                        } catch (RuntimeException e) {
+                            fail(call.response(), name, e);
+                            return;
+                        }
+                        if (response.isDone()) {
+                            respond(call.response(), name, response);
+                        } else {
+                            response.whenComplete((r, e) -> context.runOnContext(v ->
+                                    respond(call.response(), name, response)));
+                        }
+                    })
+                    .onFailure(cause -> {
+                        if (cause instanceof InferenceException e) {
+                            log.debug("{} ended with {}: {}", name, e.kind(), e.getMessage());
+                            UnaryCalls.fail(call.response(), e);
+                        }
+                    });
+        });
+    }
+
+    private static <R extends MessageLite> void respond(GrpcServerResponse<?, R> call, String name,
+            CompletableFuture<R> response) {
+        R message;
+        try {
+            message = response.join();
+        } catch (CompletionException e) {
+            fail(call, name, e.getCause());
+            return;
+        }
+        try {
+            call.end(message);
+        } catch (IllegalStateException e) {
+            // The client cancelled the call or closed the connection while the work ran.
+            log.debug("{} finished after its call ended", name);
+        }
+    }
+
+    private static void fail(GrpcServerResponse<?, ?> call, String name, Throwable error) {
+        InferenceException failure;
+        if (error instanceof InferenceException e) {
+            log.debug("{} ended with {}: {}", name, e.kind(), e.getMessage());
+            failure = e;
+        } else {
+            log.warn("[{}] gRPC call failed inside the node", name, error);
+            failure = InferenceException.internal("internal error", error);
+        }
+        try {
+            UnaryCalls.fail(call, failure);
+        } catch (IllegalStateException e) {
+            log.debug("{} failed after its call ended", name);
+        }
     }
 
     private static <Q extends Message, R extends MessageLite> ServiceMethod<Q, R> method(String name, Q prototype) {

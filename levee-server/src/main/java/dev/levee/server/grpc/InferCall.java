@@ -1,6 +1,5 @@
 package dev.levee.server.grpc;
 
-import dev.levee.batching.BatchScheduler;
 import dev.levee.core.Clock;
 import dev.levee.core.ErrorKind;
 import dev.levee.core.InferenceException;
@@ -142,13 +141,14 @@ final class InferCall {
             if (model.isEmpty()) {
                 throw InferenceException.invalid("request has no model_name");
             }
-            BatchScheduler scheduler = registry.find(message.getModelName(), message.getModelVersion());
+            // Looked up before decoding, so an unknown model gets NOT_FOUND whatever the message holds.
+            registry.find(model, message.getModelVersion());
             InferenceRequest request = RequestControls.applyParameters(
                     InferRequestDecoder.decode(message, deadlineNanos), arrivalNanos);
             if (!state.accepting()) {
                 throw InferenceException.retryLater(ErrorKind.UNAVAILABLE, "node is shutting down", 1);
             }
-            future = scheduler.submit(request);
+            future = registry.submit(model, message.getModelVersion(), request);
         } catch (InferenceException e) {
             fail(e);
             return;

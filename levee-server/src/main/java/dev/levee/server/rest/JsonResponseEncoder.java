@@ -15,7 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 
-/** Writes v2 JSON bodies: inference responses, model metadata and error objects. */
+/** Writes v2 JSON bodies: inference responses, model metadata, the repository index and error objects. */
 public final class JsonResponseEncoder {
     private JsonResponseEncoder() {}
 
@@ -78,6 +78,11 @@ public final class JsonResponseEncoder {
 
     public static byte[] object(Map<String, ?> fields) {
         return write(json -> JsonRequestDecoder.MAPPER.writeValue(json, fields));
+    }
+
+    /** Writes a list of JSON objects, such as the rows of the repository index. */
+    public static byte[] array(List<? extends Map<String, ?>> elements) {
+        return write(json -> JsonRequestDecoder.MAPPER.writeValue(json, elements));
     }
 
     private static void writeTensors(JsonGenerator json, String field, List<TensorMetadata> tensors)

@@ -17,12 +17,20 @@ final class PathSegments {
                 continue;
             }
             try {
-                // URLDecoder decodes '+' as a space, which is right for forms but not for paths.
-                segments.add(URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8));
+                segments.add(decode(raw));
             } catch (IllegalArgumentException e) {
                 throw InferenceException.invalid("path segment '" + raw + "' has an invalid percent-encoding");
             }
         }
         return segments;
+    }
+
+    /**
+     * Percent-decodes part of a path once. Throws IllegalArgumentException for an invalid
+     * percent-encoding.
+     */
+    static String decode(String raw) {
+        // URLDecoder decodes '+' as a space, which is right for forms but not for paths.
+        return URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 }

@@ -2,14 +2,15 @@ package dev.levee.server.rest;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.levee.batching.BatchScheduler;
 import dev.levee.core.Clock;
 import dev.levee.core.ErrorKind;
 import dev.levee.core.InferenceException;
 import dev.levee.core.InferenceRequest;
 import dev.levee.core.InferenceResponse;
 import dev.levee.core.RequestControls;
+import dev.levee.server.ModelControl;
 import dev.levee.server.ModelRegistry;
+import dev.levee.server.ModelState;
 import dev.levee.server.NodeMetrics;
 import dev.levee.server.NodeState;
 import io.vertx.core.Context;
@@ -21,6 +22,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -42,15 +44,17 @@ public final class RestApi implements Handler<HttpServerRequest> {
     public static final String PRIORITY_HEADER = "Levee-Priority";
 
     private final ModelRegistry registry;
+    private final RepositoryEndpoints repository;
     private final NodeMetrics metrics;
     private final NodeState state;
     private final Clock clock;
     private final long maxBodyBytes;
     private final Buffer indexPage;
 
-    public RestApi(ModelRegistry registry, NodeMetrics metrics, NodeState state, Clock clock, long maxBodyBytes,
-            byte[] indexPage) {
+    public RestApi(ModelRegistry registry, ModelControl control, NodeMetrics metrics, NodeState state, Clock clock,
+            long maxBodyBytes, byte[] indexPage) {
         this.registry = requireNonNull(registry, "registry");
+        this.repository = new RepositoryEndpoints(requireNonNull(control, "control"), maxBodyBytes);
         this.metrics = requireNonNull(metrics, "metrics");
         this.state = requireNonNull(state, "state");
         this.clock = requireNonNull(clock, "clock");
@@ -61,7 +65,12 @@ public final class RestApi implements Handler<HttpServerRequest> {
     @Override
     public void handle(HttpServerRequest request) {
         try {
-            route(request, PathSegments.of(request.path()));
+            if (request.path().startsWith(RepositoryEndpoints.MODELS_PREFIX)) {
+                // Before PathSegments splits the path: an encoded '/' must stay inside the model name.
+                repository.routeModelAction(request);
+            } else {
+                route(request, PathSegments.of(request.path()));
+            }
         } catch (InferenceException | MethodNotAllowed e) {
             sendError(request, e);
         } catch (RuntimeException e) {
@@ -93,6 +102,8 @@ public final class RestApi implements Handler<HttpServerRequest> {
             health(request, path.get(2));
         } else if (path.get(1).equals("models")) {
             model(request, path.subList(2, path.size()));
+        } else if (path.get(1).equals("repository")) {
+            repository.route(request, path.subList(2, path.size()));
         } else {
             throw InferenceException.notFound("no endpoint at " + request.path());
         }
@@ -103,7 +114,7 @@ public final class RestApi implements Handler<HttpServerRequest> {
         switch (probe) {
             case "live" -> sendJson(request, 200, JsonResponseEncoder.object(Map.of("live", true)));
             case "ready" -> {
-                boolean ready = state.ready() && !registry.isEmpty();
+                boolean ready = state.ready() && registry.ready();
                 sendJson(request, ready ? 200 : 503, JsonResponseEncoder.object(Map.of("ready", ready)));
             }
             default -> throw InferenceException.notFound("no endpoint at " + request.path());
@@ -130,16 +141,29 @@ public final class RestApi implements Handler<HttpServerRequest> {
             case "infer" -> infer(request, model, version);
             case "ready" -> {
                 requireMethod(request, HttpMethod.GET);
-                BatchScheduler scheduler = registry.find(model, version);
-                sendJson(request, 200, JsonResponseEncoder.object(Map.of(
-                        "name", model, "version", scheduler.model().version(), "ready", true)));
+                sendModelReadiness(request, model, version);
             }
             default -> {
                 requireMethod(request, HttpMethod.GET);
-                BatchScheduler scheduler = registry.find(model, version);
-                sendJson(request, 200, JsonResponseEncoder.metadata(scheduler.model().model().metadata()));
+                sendJson(request, 200, JsonResponseEncoder.metadata(registry.metadata(model, version)));
             }
         }
+    }
+
+    /**
+     * Sends 200 with {@code "ready": true} when the model (or version) is READY, and 503 with its
+     * state otherwise, so that status-only probes and tritonclient's is_model_ready both read it.
+     */
+    private void sendModelReadiness(HttpServerRequest request, String model, String version) {
+        ModelState modelState = registry.state(model, version);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("name", model);
+        if (!version.isEmpty()) {
+            body.put("version", version);
+        }
+        body.put("ready", modelState == ModelState.READY);
+        body.put("state", modelState.name());
+        sendJson(request, modelState == ModelState.READY ? 200 : 503, JsonResponseEncoder.object(body));
     }
 
     private void infer(HttpServerRequest request, String model, String version) {
@@ -153,7 +177,8 @@ public final class RestApi implements Handler<HttpServerRequest> {
         }
         RequestBody.read(request, maxBodyBytes, body -> {
             try {
-                BatchScheduler scheduler = registry.find(model, version);
+                // Looked up before decoding, so an unknown model gets 404 whatever the body holds.
+                registry.find(model, version);
                 DecodedRequest decoded = BinaryRequestDecoder.decode(body.getBytes(),
                         request.getHeader(BinaryRequestDecoder.HEADER_LENGTH), model, version,
                         InferenceRequest.NO_DEADLINE);
@@ -161,7 +186,8 @@ public final class RestApi implements Handler<HttpServerRequest> {
                 if (!state.accepting()) {
                     throw InferenceException.retryLater(ErrorKind.UNAVAILABLE, "node is shutting down", 1);
                 }
-                dispatch(request, scheduler, inference, decoded.binaryOutputs(), arrival);
+                dispatch(request, registry.submit(model, version, inference), decoded.binaryOutputs(), model,
+                        arrival);
             } catch (InferenceException e) {
                 metrics.request(model, outcome(e), clock.nanoTime() - arrival);
                 sendError(request, e);
@@ -199,10 +225,8 @@ public final class RestApi implements Handler<HttpServerRequest> {
         return request;
     }
 
-    private void dispatch(HttpServerRequest request, BatchScheduler scheduler, InferenceRequest inference,
-            BinaryOutputs binaryOutputs, long arrival) {
-        CompletableFuture<InferenceResponse> future = scheduler.submit(inference);
-        String model = scheduler.model().name();
+    private void dispatch(HttpServerRequest request, CompletableFuture<InferenceResponse> future,
+            BinaryOutputs binaryOutputs, String model, long arrival) {
         if (future.isDone()) {
             complete(request, future, binaryOutputs, model, arrival);
             return;
@@ -264,14 +288,14 @@ public final class RestApi implements Handler<HttpServerRequest> {
         return mediaType.equalsIgnoreCase(expected);
     }
 
-    private static void requireMethod(HttpServerRequest request, HttpMethod method) {
+    static void requireMethod(HttpServerRequest request, HttpMethod method) {
         if (!request.method().equals(method)) {
             throw new MethodNotAllowed(request.method() + " is not allowed on " + request.path()
                     + " (expected: " + method + ")", method);
         }
     }
 
-    private static void sendJson(HttpServerRequest request, int status, byte[] body) {
+    static void sendJson(HttpServerRequest request, int status, byte[] body) {
         HttpServerResponse response = request.response();
         if (response.ended() || response.closed()) {
             return;
@@ -301,7 +325,7 @@ public final class RestApi implements Handler<HttpServerRequest> {
     }
 
     /** A request with the wrong HTTP method: 405, outside the inference error vocabulary. */
-    private static final class MethodNotAllowed extends RuntimeException {
+    static final class MethodNotAllowed extends RuntimeException {
         private final HttpMethod allowed;
 
         MethodNotAllowed(String message, HttpMethod allowed) {
