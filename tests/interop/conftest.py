@@ -1,6 +1,7 @@
 """Start one Levee node on free loopback ports for the interop tests, and stop it at the end."""
 
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -72,9 +73,11 @@ def stop(process):
         process.wait(timeout=STOP_TIMEOUT_SECONDS)
 
 
-@pytest.fixture(scope="session")
-def node():
-    """Start `./levee serve` with the built-in models, retrying on new ports if a port was taken."""
+def run_node(extra_args):
+    """Start `./levee serve` with extra arguments, retrying on new ports if a port was taken.
+
+    A generator for fixtures: it yields the running Node and stops it when resumed.
+    """
     with tempfile.TemporaryDirectory(prefix="levee-interop-") as log_dir:
         for attempt in range(1, START_ATTEMPTS + 1):
             http_port, grpc_port = free_port(), free_port()
@@ -82,7 +85,7 @@ def node():
             with open(log_path, "wb") as log:
                 process = subprocess.Popen(
                     [str(REPO_ROOT / "levee"), "serve", "--host", HOST, "--port", str(http_port),
-                     "--grpc-port", str(grpc_port)],
+                     "--grpc-port", str(grpc_port), *extra_args],
                     cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             try:
                 if wait_until_ready(process, http_port, log_path):
@@ -93,3 +96,24 @@ def node():
             print(f"node exited before it was ready (attempt {attempt} of {START_ATTEMPTS}); its log:\n"
                   + log_path.read_text(errors="replace"))
         raise RuntimeError(f"node failed to start in {START_ATTEMPTS} attempts; see the logs above")
+
+
+@pytest.fixture(scope="session")
+def node():
+    """A node serving the built-in models."""
+    yield from run_node([])
+
+
+@pytest.fixture(scope="session")
+def controlled_node():
+    """A node with explicit model control over a repository holding two copies of breast_cancer.
+
+    `breast_cancer` loads at start; `classifier_b` waits in the repository until a test loads it.
+    """
+    with tempfile.TemporaryDirectory(prefix="levee-interop-repo-") as repository:
+        for name in ("breast_cancer", "classifier_b"):
+            folder = Path(repository) / name
+            shutil.copytree(REPO_ROOT / "models" / "breast_cancer" / "1", folder / "1")
+            shutil.copy(REPO_ROOT / "models" / "breast_cancer" / "config.json", folder / "config.json")
+        yield from run_node(["--model-repository", repository, "--model-control", "explicit",
+                             "--load-model", "breast_cancer"])

@@ -169,9 +169,59 @@ def test_wrong_shape_names_the_input(node, mode):
 
 
 # ---------------------------------------------------------------------------------------------
-# Model repository extension: index, load and unload.
-#
-# Cases for /v2/repository/index, /v2/repository/models/{name}/load and .../unload (and the gRPC
-# RepositoryIndex, RepositoryModelLoad and RepositoryModelUnload calls) go here, together with
-# that extension. This file does not call those endpoints yet.
+# Model repository extension: index, load and unload, on a node with explicit model control.
 # ---------------------------------------------------------------------------------------------
+
+SAMPLE_FEATURES = np.array(
+    json.loads((REPO_ROOT / "models" / "breast_cancer" / "sample_request.json").read_text())
+    ["inputs"][0]["data"], dtype=np.float32).reshape(2, 30)
+
+
+def index_states(client, protocol):
+    """Return {model name: state} from the repository index, as either client reports it."""
+    if protocol == "grpc":
+        return {m.name: m.state for m in client.get_model_repository_index().models}
+    return {m["name"]: m.get("state", "") for m in client.get_model_repository_index()}
+
+
+def labels(client, protocol, model):
+    module = grpcclient if protocol == "grpc" else httpclient
+    tensor = module.InferInput("input", [2, 30], "FP32")
+    tensor.set_data_from_numpy(SAMPLE_FEATURES)
+    result = client.infer(model, [tensor], outputs=[module.InferRequestedOutput("label")])
+    return result.as_numpy("label").tolist()
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_repository_load_and_unload(controlled_node, protocol):
+    client = grpc_client(controlled_node) if protocol == "grpc" else http_client(controlled_node)
+    with client:
+        states = index_states(client, protocol)
+        assert states["breast_cancer"] == "READY"
+        assert "classifier_b" in states
+        assert states["classifier_b"] != "READY"
+        assert not client.is_model_ready("classifier_b")
+
+        client.load_model("classifier_b")
+        assert client.is_model_ready("classifier_b")
+        assert index_states(client, protocol)["classifier_b"] == "READY"
+        assert labels(client, protocol, "classifier_b") == [0, 1]
+
+        client.unload_model("classifier_b")
+        assert not client.is_model_ready("classifier_b")
+        assert index_states(client, protocol)["classifier_b"] != "READY"
+        with pytest.raises(InferenceServerException):
+            labels(client, protocol, "classifier_b")
+        # The other model served throughout.
+        assert labels(client, protocol, "breast_cancer") == [0, 1]
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_repository_load_rejects_a_name_outside_the_repository(controlled_node, protocol):
+    client = grpc_client(controlled_node) if protocol == "grpc" else http_client(controlled_node)
+    with client:
+        with pytest.raises(InferenceServerException) as error:
+            client.load_model("../breast_cancer")
+        expected = "StatusCode.INVALID_ARGUMENT" if protocol == "grpc" else "400"
+        assert error.value.status() == expected
+        assert client.is_model_ready("breast_cancer")
