@@ -26,12 +26,17 @@ public final class RequestControls {
         if (value == null) {
             return Optional.empty();
         }
-        if (!(value instanceof Number number) || number instanceof Double || number instanceof Float
-                || number.longValue() < 0) {
+        boolean integral = value instanceof Long || value instanceof Integer || value instanceof Short
+                || value instanceof Byte || value instanceof java.math.BigInteger;
+        if (!integral || ((Number) value).doubleValue() < 0) {
             throw InferenceException.invalid("parameter 'timeout': " + value
                     + " (expected: a non-negative integer number of microseconds)");
         }
-        return Optional.of(clamp(TimeUnit.MICROSECONDS.toNanos(number.longValue())));
+        if (value instanceof java.math.BigInteger) {
+            // Beyond a long's range: far more than the one-day maximum anyway.
+            return Optional.of(MAX_TIMEOUT_NANOS);
+        }
+        return Optional.of(clamp(TimeUnit.MICROSECONDS.toNanos(((Number) value).longValue())));
     }
 
     /** Parses a millisecond timeout from a header value; {@code header} names it in errors. */

@@ -12,6 +12,14 @@ public record Tensor(String name, DataType datatype, long[] shape, TensorData da
         requireNonNull(name, "name");
         requireNonNull(datatype, "datatype");
         requireNonNull(data, "data");
+        boolean agrees = switch (data) {
+            case TensorData.FixedWidth fixed -> fixed.datatype() == datatype;
+            case TensorData.Strings strings -> datatype == DataType.BYTES;
+        };
+        if (!agrees) {
+            throw new IllegalArgumentException("tensor '" + name + "' is declared " + datatype
+                    + " but its data is of another type");
+        }
         shape = shape.clone();
     }
 

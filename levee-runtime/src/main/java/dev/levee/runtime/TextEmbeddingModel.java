@@ -42,6 +42,14 @@ public final class TextEmbeddingModel implements Model {
     /** Longest input in tokens; all-MiniLM-L6-v2 was trained with this limit and truncates beyond it. */
     static final int MAX_TOKENS = 256;
 
+    /**
+     * Bytes of one text handed to the tokenizer. The tokenizer reads a whole text before it
+     * truncates to {@link #MAX_TOKENS}, so a text of megabytes would hold the model instance for
+     * seconds. 64 KiB holds the first 256 tokens unless they average more than 256 bytes each,
+     * which only words too long for the vocabulary reach (each becomes one unknown-word token).
+     */
+    static final int MAX_TEXT_BYTES = 64 * 1024;
+
     private final OrtEnvironment environment;
     private final OrtSession session;
     private final HuggingFaceTokenizer tokenizer;
@@ -148,7 +156,7 @@ public final class TextEmbeddingModel implements Model {
         List<String> texts = new ArrayList<>();
         for (InferenceRequest request : batch) {
             for (byte[] element : strings(request)) {
-                texts.add(new String(element, StandardCharsets.UTF_8));
+                texts.add(textOf(element));
             }
         }
         float[][] embeddings = embed(texts);
@@ -237,6 +245,11 @@ public final class TextEmbeddingModel implements Model {
             }
         }
         return pooled;
+    }
+
+    /** Decodes a text, cut at {@link #MAX_TEXT_BYTES}; a character split by the cut is replaced. */
+    private static String textOf(byte[] element) {
+        return new String(element, 0, Math.min(element.length, MAX_TEXT_BYTES), StandardCharsets.UTF_8);
     }
 
     private static byte[][] strings(InferenceRequest request) {

@@ -5,7 +5,9 @@ import dev.levee.runtime.LoadedModel;
 import dev.levee.runtime.ModelRepository;
 import dev.levee.server.grpc.GrpcInferenceService;
 import dev.levee.server.rest.RestApi;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -17,6 +19,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutionException;
@@ -35,6 +38,7 @@ import org.slf4j.LoggerFactory;
 public final class LeveeNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LeveeNode.class);
     private static final long START_TIMEOUT_SECONDS = 30;
+    private static final int IDLE_TIMEOUT_SECONDS = 60;
     private static final int FREE_PORT_GROUP_MAIN = -1;
     private static final int FREE_PORT_GROUP_GRPC = -2;
 
@@ -127,7 +131,10 @@ public final class LeveeNode implements AutoCloseable {
                 .setHost(options.host())
                 .setHttp2ClearTextEnabled(true)
                 .setTcpNoDelay(true)
-                .setMaxInitialLineLength(8192);
+                .setMaxInitialLineLength(8192)
+                // Connections idle this long are closed, so idle or stalled clients cannot hold
+                // sockets and buffers forever; clients reconnect as usual.
+                .setIdleTimeout(IDLE_TIMEOUT_SECONDS);
         List<HttpServer> servers = new ArrayList<>();
         try {
             int port = listen(vertx, serverOptions, new ContentTypeRouter(grpc, api), options.port(),
@@ -160,20 +167,24 @@ public final class LeveeNode implements AutoCloseable {
 
     /**
      * Starts one HTTP server per event loop on {@code port}, adds them to {@code servers}, and
-     * returns the port they share. Servers that listen on the same port share it and Vert.x spreads
-     * connections over their event loops. For a free port (0), Vert.x shares one random port between
-     * servers that ask for the same negative port, so each port of the node uses its own negative
-     * {@code freePortGroup}.
+     * returns the port they share. Each server is started by its own verticle instance, so each runs
+     * on its own event loop: servers created from this thread would all share its one context.
+     * Servers that listen on the same port share it and Vert.x spreads connections over them. For a
+     * free port (0), Vert.x shares one random port between servers that ask for the same negative
+     * port, so each port of the node uses its own negative {@code freePortGroup}.
      */
     private static int listen(Vertx vertx, HttpServerOptions serverOptions, Handler<HttpServerRequest> handler,
             int port, int freePortGroup, int eventLoops, List<HttpServer> servers) throws IOException {
         int requested = port == 0 ? freePortGroup : port;
-        List<HttpServer> started = new ArrayList<>();
-        for (int i = 0; i < eventLoops; i++) {
-            HttpServer server = await(vertx.createHttpServer(serverOptions).requestHandler(handler).listen(requested));
-            started.add(server);
-            servers.add(server);
-        }
+        List<HttpServer> started = new CopyOnWriteArrayList<>();
+        await(vertx.deployVerticle(() -> new VerticleBase() {
+            @Override
+            public Future<?> start() {
+                return vertx.createHttpServer(serverOptions).requestHandler(handler).listen(requested)
+                        .onSuccess(started::add);
+            }
+        }, new DeploymentOptions().setInstances(eventLoops)));
+        servers.addAll(started);
         int bound = started.getFirst().actualPort();
         for (HttpServer server : started) {
             if (server.actualPort() != bound) {

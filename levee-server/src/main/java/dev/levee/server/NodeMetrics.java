@@ -21,6 +21,9 @@ import java.util.concurrent.TimeUnit;
  * queue delay, batch size and model instance busy time.
  */
 public final class NodeMetrics implements SchedulerListener {
+    /** Model label of requests for a model or version the node does not serve. */
+    static final String UNKNOWN_MODEL = "(unknown)";
+
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     /**
      * Gauges by the scheduler they read. Micrometer keys a gauge by name and tags, so two watched
@@ -30,6 +33,11 @@ public final class NodeMetrics implements SchedulerListener {
 
     /** Counts one finished request and its latency from arrival to response. */
     public void request(String model, String outcome, long latencyNanos) {
+        if (outcome.equals("not_found")) {
+            // Names of models the node does not serve come from clients; as labels they would let
+            // any client create metric series without bound.
+            model = UNKNOWN_MODEL;
+        }
         Counter.builder("levee.requests")
                 .description("Inference requests by model and outcome")
                 .tag("model", model)

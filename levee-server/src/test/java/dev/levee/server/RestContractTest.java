@@ -179,7 +179,13 @@ class RestContractTest {
         start();
         assertValidRequestSucceeds();
         node.post(SYNTHETIC_INFER, "{");
+        for (int i = 0; i < 3; i++) {
+            node.post("/v2/models/made-up-" + i + "/infer", synthetic(1));
+        }
         String metrics = node.get("/metrics").body();
+        // Unknown model names share one label, so clients cannot create metric series at will.
+        assertThat(metrics).contains("levee_requests_total{model=\"(unknown)\",outcome=\"not_found\"} 3.0");
+        assertThat(metrics).doesNotContain("made-up");
         assertThat(metrics).contains("levee_requests_total{model=\"synthetic\",outcome=\"success\"} 1.0");
         assertThat(metrics).contains("levee_requests_total{model=\"synthetic\",outcome=\"invalid_argument\"} 1.0");
         assertThat(metrics).contains("levee_queue_depth{model=\"synthetic\",version=\"1\"}");

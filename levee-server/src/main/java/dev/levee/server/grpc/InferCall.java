@@ -104,15 +104,14 @@ final class InferCall {
         if (timeoutNanos.isEmpty()) {
             return InferenceRequest.NO_DEADLINE;
         }
-        long timeout = timeoutNanos.getAsLong();
+        // Longer timeouts count as one day, as REST's do, so the arithmetic below cannot overflow.
+        long timeout = Math.min(timeoutNanos.getAsLong(), TimeUnit.DAYS.toNanos(1));
         long delayMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeout + 999_999));
         deadlineTimer = context.owner().setTimer(delayMillis, id -> {
             deadlineTimer = -1;
             deadlinePassed(timeout);
         });
-        long deadline = arrivalNanos + timeout;
-        // A timeout of hundreds of years overflows, which counts as no deadline.
-        return deadline < arrivalNanos ? InferenceRequest.NO_DEADLINE : deadline;
+        return arrivalNanos + timeout;
     }
 
     /**

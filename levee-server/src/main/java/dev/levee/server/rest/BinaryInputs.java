@@ -21,6 +21,11 @@ final class BinaryInputs {
     private int position;
 
     /** The bytes of {@code body} from {@code start} to its end. */
+    /** The whole request body, the JSON part included. */
+    byte[] body() {
+        return body;
+    }
+
     BinaryInputs(byte[] body, int start) {
         this.body = body;
         this.position = start;

@@ -19,6 +19,9 @@ import java.util.List;
 final class ElementWriter {
     private static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
 
+    /** Largest finite half-precision value. */
+    private static final double FP16_MAX = 65504;
+
     private final String input;
     private final DataType type;
     private ByteBuffer buffer;
@@ -84,10 +87,10 @@ final class ElementWriter {
             case UINT32 -> buffer.putInt((int) integer(parser, token, 0, 0xFFFF_FFFFL));
             case INT64 -> buffer.putLong(integer(parser, token, Long.MIN_VALUE, Long.MAX_VALUE));
             case UINT64 -> buffer.putLong(unsigned64(parser, token));
-            case FP16 -> buffer.putShort(Float.floatToFloat16((float) real(parser, token)));
-            case BF16 -> buffer.putShort(toBfloat16((float) real(parser, token)));
-            case FP32 -> buffer.putFloat((float) real(parser, token));
-            case FP64 -> buffer.putDouble(real(parser, token));
+            case FP16 -> buffer.putShort(Float.floatToFloat16((float) real(parser, token, FP16_MAX)));
+            case BF16 -> buffer.putShort(toBfloat16((float) real(parser, token, Float.MAX_VALUE)));
+            case FP32 -> buffer.putFloat((float) real(parser, token, Float.MAX_VALUE));
+            case FP64 -> buffer.putDouble(real(parser, token, Double.MAX_VALUE));
             case BYTES -> throw new IllegalStateException("BYTES handled above");
         }
     }
@@ -117,11 +120,16 @@ final class ElementWriter {
         return value.longValue();
     }
 
-    private double real(JsonParser parser, JsonToken token) throws IOException {
+    /** Reads a number that the datatype can hold: larger magnitudes would silently become infinity. */
+    private double real(JsonParser parser, JsonToken token, double max) throws IOException {
         if (token != JsonToken.VALUE_NUMBER_INT && token != JsonToken.VALUE_NUMBER_FLOAT) {
             throw mismatch(token, "a number");
         }
-        return parser.getDoubleValue();
+        double value = parser.getDoubleValue();
+        if (!(Math.abs(value) <= max)) {
+            throw outOfRange(parser.getText());
+        }
+        return value;
     }
 
     /** Rounds to the nearest bfloat16, ties to even, keeping NaN a NaN. */

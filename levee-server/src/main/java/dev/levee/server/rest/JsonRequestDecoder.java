@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.levee.core.DataType;
@@ -30,8 +31,13 @@ public final class JsonRequestDecoder {
     /** Deepest nesting accepted; tensors of more than about 60 dimensions are not expected. */
     private static final int MAX_NESTING_DEPTH = 64;
 
+    /**
+     * Rejects duplicate keys: with "last one wins", a second {@code datatype} after {@code data}
+     * would relabel bytes already decoded as another type.
+     */
     static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build());
 
     private JsonRequestDecoder() {}
@@ -55,7 +61,7 @@ public final class JsonRequestDecoder {
         try (JsonParser parser = MAPPER.getFactory().createParser(body, 0, jsonLength)) {
             decoded = readRequest(parser, binary, model, version, deadlineNanos);
         } catch (JsonProcessingException e) {
-            throw InferenceException.invalid("request body is not valid JSON: " + e.getOriginalMessage());
+            throw InferenceException.invalid("request body is not valid JSON: " + JsonErrors.describe(e));
         } catch (IOException e) {
             throw InferenceException.invalid("request body could not be read: " + e.getMessage());
         }
@@ -138,7 +144,10 @@ public final class JsonRequestDecoder {
         DataType type = null;
         long[] shape = null;
         TensorData data = null;
-        JsonNode deferredData = null;
+        // Where "data" lies in the body when it comes before "datatype": it is decoded again from
+        // there once the type is known, rather than held as a tree many times its size.
+        long deferredStart = -1;
+        long deferredEnd = -1;
         Map<String, Object> parameters = Map.of();
         while (parser.nextToken() == JsonToken.FIELD_NAME) {
             String field = parser.currentName();
@@ -158,7 +167,9 @@ public final class JsonRequestDecoder {
                         writer.read(parser);
                         data = writer.finish();
                     } else {
-                        deferredData = MAPPER.readTree(parser);
+                        deferredStart = parser.currentTokenLocation().getByteOffset();
+                        parser.skipChildren();
+                        deferredEnd = parser.currentLocation().getByteOffset();
                     }
                 }
                 case "parameters" -> parameters = readParameters(parser, label(name, index));
@@ -177,7 +188,7 @@ public final class JsonRequestDecoder {
         }
 
         if (parameters.containsKey(BinaryInputs.SIZE_PARAMETER)) {
-            if (data != null || deferredData != null) {
+            if (data != null || deferredStart >= 0) {
                 throw InferenceException.invalid("input '" + name + "' has both 'data' and a "
                         + BinaryInputs.SIZE_PARAMETER + " parameter (expected: one or the other)");
             }
@@ -185,8 +196,9 @@ public final class JsonRequestDecoder {
                     binary.read(name, type, shape, parameters.get(BinaryInputs.SIZE_PARAMETER)));
         }
 
-        if (data == null && deferredData != null) {
-            try (JsonParser replay = deferredData.traverse(MAPPER)) {
+        if (data == null && deferredStart >= 0) {
+            try (JsonParser replay = MAPPER.getFactory().createParser(binary.body(), (int) deferredStart,
+                    (int) (deferredEnd - deferredStart))) {
                 replay.nextToken();
                 ElementWriter writer = new ElementWriter(name, type);
                 writer.read(replay);

@@ -27,7 +27,10 @@ final class RequestBody {
                 return;
             }
         }
-        Buffer body = Buffer.buffer(declared == null ? 1024 : (int) Long.parseLong(declared.trim()));
+        // The declared length only sizes the first allocation, up to 64 KiB: a client that declares
+        // a large body and sends none must not make the node reserve it.
+        int initial = declared == null ? 1024 : (int) Math.min(Long.parseLong(declared.trim()), 64 * 1024);
+        Buffer body = Buffer.buffer(initial);
         boolean[] failed = {false};
         request.handler(chunk -> {
             if (failed[0]) {

@@ -70,12 +70,44 @@ class JsonRequestDecoderTest {
             FP32   | [null]         | is null
             BYTES  | [1]            | expected: a string
             FP64   | [{"a":1}]      | is an object
+            FP32   | [1e39]         | out of range
+            FP16   | [70000]        | out of range
+            FP64   | [1e400]        | out of range
             """)
     void elementThatDoesNotFitItsDatatypeIsRejected(String datatype, String data, String message) {
         assertThatThrownBy(() -> decodeOne(datatype, "[1]", data))
                 .isInstanceOf(InferenceException.class)
                 .hasMessageContaining("input 'x' element 0")
                 .hasMessageContaining(message);
+    }
+
+    @Test
+    void duplicateKeyIsRejectedRatherThanRelabellingData() {
+        // A second "datatype" after "data" would otherwise declare the decoded bytes another type.
+        String body = "{\"inputs\":[{\"name\":\"x\",\"datatype\":\"INT32\",\"shape\":[1],\"data\":[1],"
+                + "\"datatype\":\"FP32\"}]}";
+        assertThatThrownBy(() -> JsonRequestDecoder.decode(body.getBytes(StandardCharsets.UTF_8), "m", "",
+                InferenceRequest.NO_DEADLINE))
+                .isInstanceOf(InferenceException.class)
+                .hasMessageContaining("Duplicate field 'datatype'");
+    }
+
+    @Test
+    void dataBeforeDatatypeIsDecodedFromItsPlaceInTheBody() {
+        String body = "{\"inputs\":[{\"data\":[[1,2],[3,4]],\"name\":\"x\",\"shape\":[2,2],\"datatype\":\"INT64\"}]}";
+        Tensor tensor = JsonRequestDecoder.decode(body.getBytes(StandardCharsets.UTF_8), "m", "",
+                InferenceRequest.NO_DEADLINE).inputs().getFirst();
+        assertThat(bytes(tensor).getLong(24)).isEqualTo(4L);
+        assertThat(tensor.data().elementCount()).isEqualTo(4);
+    }
+
+    @Test
+    void parserErrorsDoNotLeakParserSettings() {
+        String data = "[".repeat(100) + "]".repeat(100);
+        assertThatThrownBy(() -> decodeOne("FP32", "[1]", data))
+                .isInstanceOf(InferenceException.class)
+                .hasMessageContaining("nested too deeply")
+                .hasMessageNotContaining("StreamReadConstraints");
     }
 
     @Test
