@@ -54,6 +54,17 @@ public final class ModelRegistry {
         return models.values().stream().flatMap(v -> v.values().stream()).toList();
     }
 
+    /** Returns the requests queued or running over all model versions. */
+    public int pendingRequests() {
+        int pending = 0;
+        for (ConcurrentSkipListMap<Long, BatchScheduler> versions : models.values()) {
+            for (BatchScheduler scheduler : versions.values()) {
+                pending += scheduler.queueDepth() + scheduler.inFlight();
+            }
+        }
+        return pending;
+    }
+
     public boolean isEmpty() {
         return models.isEmpty();
     }

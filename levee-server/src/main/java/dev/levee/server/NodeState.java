@@ -1,24 +1,48 @@
 package dev.levee.server;
 
+import dev.levee.core.NodeLoad;
+
 /**
- * Whether the node takes new work. Draining turns readiness off first, so load balancers stop
- * sending, while requests already admitted run to the end.
+ * Whether the node is ready and whether it admits new work. A drain turns readiness off first, so
+ * load balancers and the gateway stop sending, and only later rejects new work; requests already
+ * admitted run to the end.
  */
 public final class NodeState {
     /** Version reported by the server metadata endpoint. */
     public static final String VERSION = "0.1.0";
 
-    private volatile boolean draining;
+    private volatile boolean notReady;
+    private volatile boolean rejecting;
 
     public boolean ready() {
-        return !draining;
+        return !notReady;
     }
 
     public boolean accepting() {
-        return !draining;
+        return !rejecting;
     }
 
+    /**
+     * Turns readiness off while new requests are still admitted: the first phase of a drain, for
+     * load balancers that keep sending until their next readiness check.
+     */
+    public void markNotReady() {
+        notReady = true;
+    }
+
+    /** Turns readiness off and rejects new requests with UNAVAILABLE. */
     public void drain() {
-        draining = true;
+        notReady = true;
+        rejecting = true;
+    }
+
+    /** Returns whether the node reports ready: not draining and serving at least one model. */
+    public boolean ready(ModelRegistry registry) {
+        return ready() && !registry.isEmpty();
+    }
+
+    /** Returns the load report that responses carry in the {@link NodeLoad#HEADER} header. */
+    public NodeLoad load(ModelRegistry registry) {
+        return new NodeLoad(registry.pendingRequests(), ready(registry));
     }
 }

@@ -76,7 +76,7 @@ public final class GrpcInferenceService {
         unary(server, "ServerLive", ServerLiveRequest.getDefaultInstance(),
                 request -> ServerLiveResponse.newBuilder().setLive(true).build());
         unary(server, "ServerReady", ServerReadyRequest.getDefaultInstance(),
-                request -> ServerReadyResponse.newBuilder().setReady(state.ready() && !registry.isEmpty()).build());
+                request -> ServerReadyResponse.newBuilder().setReady(state.ready(registry)).build());
         unary(server, "ModelReady", ModelReadyRequest.getDefaultInstance(), request -> {
             registry.find(request.getName(), request.getVersion());
             return ModelReadyResponse.newBuilder().setReady(true).build();
