@@ -19,8 +19,8 @@ import java.time.Duration;
  * @param ejectAfterFailures consecutive failed attempts or checks after which a node is ejected
  * @param rampUp time over which a node that became ready grows to its full share of requests
  * @param defaultTimeout deadline of a request that sets none
- * @param attemptTimeout longest time one attempt may take, so that a stalled node leaves time for a
- *     retry; an attempt also ends at the request's deadline
+ * @param attemptTimeout maximum time one attempt may take, so that a stalled node leaves time for a
+ *     retry. An attempt also ends at the request's deadline.
  * @param connectTimeout longest time to open a connection to a node
  * @param maxAttempts attempts per request, the first one included
  * @param retryBudgetRatio retries allowed per request over the retry budget's window

@@ -15,7 +15,7 @@ import java.util.Map;
  * cheap and keeps each state change whole.
  */
 final class Node {
-    /** What the gateway knows of one model on this node. */
+    /** The gateway's view of one model on this node. */
     enum ModelState { UNKNOWN, READY, NOT_READY, NOT_FOUND }
 
     /** Weight of a node that has just become ready; it grows linearly to 1 over the ramp-up time. */
@@ -24,7 +24,7 @@ final class Node {
 
     private final NodeAddress address;
 
-    /** Whether the last readiness check passed and no load report since said otherwise. */
+    /** Whether the last readiness check passed and no later load report reported the node not ready. */
     private boolean ready;
     /** Set after too many consecutive failures; cleared only by a readiness check that passes. */
     private boolean ejected;
@@ -37,7 +37,7 @@ final class Node {
 
     /** Requests queued or running on the node, from its latest load report. */
     private int reportedLoad;
-    /** Incremented by every load report, so an attempt knows whether its start preceded the latest report. */
+    /** Number of load reports so far, which tells whether an attempt started before the latest one. */
     private long reportEpoch;
     /** The gateway's attempts to this node in flight that started after the latest load report. */
     private int inFlightSinceReport;
@@ -119,7 +119,7 @@ final class Node {
         }
     }
 
-    /** Takes a load report from a response. A report that says not ready takes the node out of routing. */
+    /** Takes a load report from a response. A report of not ready takes the node out of routing. */
     synchronized void report(NodeLoad load) {
         reportedLoad = load.requests();
         reportEpoch++;
@@ -129,8 +129,8 @@ final class Node {
         }
     }
 
-    /** Records that the node answered, whatever the status: the connection and the node work. */
-    synchronized void answered() {
+    /** Records a response from the node, whatever its status: the connection and the node work. */
+    synchronized void responded() {
         consecutiveFailures = 0;
     }
 
@@ -175,7 +175,10 @@ final class Node {
         return true;
     }
 
-    /** Records a readiness check answered with not ready (a draining or loading node). Returns whether it was ready. */
+    /**
+     * Records a readiness check whose response was not ready, from a draining or loading node.
+     * Returns whether the node was ready.
+     */
     synchronized boolean checkNotReady() {
         checking = false;
         consecutiveFailures = 0;

@@ -11,7 +11,7 @@ import java.util.Set;
 
 /**
  * Where the gateway learns its nodes. The gateway calls {@link #resolve()} on a worker thread at
- * start and then periodically, and adds or removes nodes to match the answer.
+ * start and then periodically, and adds or removes nodes to match the result.
  */
 @FunctionalInterface
 public interface NodeSource {
@@ -21,7 +21,7 @@ public interface NodeSource {
     /** Returns the nodes now; throws when they cannot be learnt, and the gateway keeps its current set. */
     List<NodeAddress> resolve() throws UnknownHostException;
 
-    /** Returns whether the answer can change, so the gateway should resolve again periodically. */
+    /** Returns whether the result can change, so the gateway should resolve again periodically. */
     default boolean dynamic() {
         return true;
     }

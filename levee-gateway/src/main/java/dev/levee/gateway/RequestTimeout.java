@@ -35,7 +35,7 @@ final class RequestTimeout {
     /**
      * Returns the timeout in nanoseconds from the body's top-level {@code parameters.timeout}, if
      * present; throws INVALID_ARGUMENT for a bad value. A body that is not JSON yields empty: the
-     * node answers it with the proper error. {@code jsonLength} limits the parse to the JSON part
+     * node responds to it with the proper error. {@code jsonLength} limits the parse to the JSON part
      * of a binary-extension body, or is negative for a whole JSON body.
      */
     static OptionalLong fromBody(Buffer body, int jsonLength) {

@@ -42,7 +42,7 @@ final class RoutingPolicy {
         /** No node that was not tried yet is serving. */
         record NoNodeServing() implements Pick {}
 
-        /** Every serving node that was not tried answered 404 for the model. */
+        /** Every serving node that was not tried responded 404 for the model. */
         record ModelNotFound() implements Pick {}
 
         /** The model is loading or unloading on every serving node that has it. */

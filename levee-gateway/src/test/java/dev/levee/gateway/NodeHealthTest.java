@@ -13,7 +13,7 @@ class NodeHealthTest {
     private final Node node = new Node(new NodeAddress("127.0.0.1", 9000));
 
     @Test
-    void newNodeServesOnlyAfterItsFirstCheckPasses() {
+    void newNodeServesAfterFirstCheck() {
         assertThat(node.serving()).isFalse();
         assertThat(node.checkPassed(5)).as("the node starts serving").isTrue();
         assertThat(node.serving()).isTrue();
@@ -39,14 +39,14 @@ class NodeHealthTest {
         node.checkPassed(0);
         node.failed(EJECT_AFTER);
         node.failed(EJECT_AFTER);
-        node.answered();
+        node.responded();
         assertThat(node.failed(EJECT_AFTER)).isFalse();
         assertThat(node.failed(EJECT_AFTER)).isFalse();
         assertThat(node.serving()).isTrue();
     }
 
     @Test
-    void passingCheckBringsEjectedNodeBackWithRampUp() {
+    void passingCheckReturnsEjectedNode() {
         node.checkPassed(0);
         node.modelState(new ModelKey("m", ""), Node.ModelState.READY);
         for (int i = 0; i < EJECT_AFTER; i++) {

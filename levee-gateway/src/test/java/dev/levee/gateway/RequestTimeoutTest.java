@@ -52,7 +52,7 @@ class RequestTimeoutTest {
     }
 
     @Test
-    void binaryBodyIsReadUpToItsJsonLength() {
+    void binaryBodyReadsJsonPartOnly() {
         String header = "{\"parameters\":{\"timeout\":2000}}";
         Buffer body = Buffer.buffer(header).appendBytes(new byte[] {0x7b, 0x00, (byte) 0xff, 0x22});
         assertThat(RequestTimeout.fromBody(body, header.length())).hasValue(TimeUnit.MICROSECONDS.toNanos(2000));
