@@ -83,14 +83,16 @@ final class HealthChecker {
     }
 
     private void checked(Node node, Responded response) {
-        NodeLoad.parse(response.headers().get(NodeLoad.HEADER)).ifPresent(node::report);
+        boolean reportedNotReady = NodeLoad.parse(response.headers().get(NodeLoad.HEADER))
+                .map(node::report)
+                .orElse(false);
         if (response.status() == 200) {
             if (node.checkPassed(clock.nanoTime())) {
                 log.info("[{}] node is ready; ramping up over {} ms", node, options.rampUp().toMillis());
                 // It starts with no model known, so learn its models now rather than at the next round.
                 models.current(clock.nanoTime()).forEach(key -> checkModel(node, key));
             }
-        } else if (node.checkNotReady()) {
+        } else if (node.checkNotReady() || reportedNotReady) {
             log.info("[{}] node is not ready (status {}) and is out of routing", node, response.status());
         }
     }

@@ -119,14 +119,19 @@ final class Node {
         }
     }
 
-    /** Takes a load report from a response. A report of not ready takes the node out of routing. */
-    synchronized void report(NodeLoad load) {
+    /**
+     * Takes a load report from a response. A report of not ready takes the node out of routing;
+     * returns true when this report did so.
+     */
+    synchronized boolean report(NodeLoad load) {
         reportedLoad = load.requests();
         reportEpoch++;
         inFlightSinceReport = 0;
-        if (!load.ready()) {
+        if (!load.ready() && ready) {
             ready = false;
+            return true;
         }
+        return false;
     }
 
     /** Records a response from the node, whatever its status: the connection and the node work. */

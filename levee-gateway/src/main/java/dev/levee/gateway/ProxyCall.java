@@ -194,7 +194,12 @@ final class ProxyCall {
     private void responded(Node node, Responded response) {
         int status = response.status();
         node.responded();
-        NodeLoad.parse(response.headers().get(NodeLoad.HEADER)).ifPresent(node::report);
+        boolean reportedNotReady = NodeLoad.parse(response.headers().get(NodeLoad.HEADER))
+                .map(node::report)
+                .orElse(false);
+        if (reportedNotReady) {
+            log.info("[{}] node reports not ready and is out of routing", node);
+        }
         proxy.metrics.attempt(node, Integer.toString(status));
         if (key != ModelKey.NONE) {
             if (status == 200) {

@@ -69,6 +69,27 @@ class GatewayFailoverTest {
     }
 
     @Test
+    void drainingNodeLeavesRoutingBeforeItRejects() throws Exception {
+        TestNode draining = cluster.startNode(0);
+        TestNode staying = cluster.startNode(0);
+        cluster.startGateway(TestCluster.options().build());
+        Thread drain = Thread.ofPlatform().name("test-drain")
+                .start(() -> draining.node().drain(Duration.ofSeconds(2)));
+        try {
+            awaitTrue(() -> !cluster.gatewayNode(draining).serving(), "the gateway sees the node not ready");
+            assertThat(draining.node().state().accepting()).as("still within the grace period").isTrue();
+            for (int i = 0; i < 20; i++) {
+                assertOk(cluster.send(cluster.infer(i, 5000)));
+            }
+            assertThat(staying.model().executedRequests()).isEqualTo(20);
+            assertThat(draining.model().executedRequests()).isZero();
+        } finally {
+            drain.join(TimeUnit.SECONDS.toMillis(TestCluster.WAIT_SECONDS));
+        }
+        assertThat(drain.isAlive()).as("drain finished").isFalse();
+    }
+
+    @Test
     void fullNodeRequestsAreRetriedElsewhere() throws Exception {
         TestNode full = cluster.startGatedNode(1);
         TestNode roomy = cluster.startGatedNode(256);

@@ -74,9 +74,10 @@ class NodeHealthTest {
     @Test
     void notReadyReportTakesNodeOut() {
         node.checkPassed(0);
-        node.report(new NodeLoad(4, false));
+        assertThat(node.report(new NodeLoad(4, false))).as("this report took the node out").isTrue();
         assertThat(node.serving()).isFalse();
-        assertThat(node.estimatedLoad()).isEqualTo(4);
+        assertThat(node.report(new NodeLoad(3, false))).as("it was out already").isFalse();
+        assertThat(node.estimatedLoad()).isEqualTo(3);
         assertThat(node.checkPassed(10)).as("a later passing check brings it back").isTrue();
     }
 }
