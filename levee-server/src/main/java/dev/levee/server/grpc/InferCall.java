@@ -3,6 +3,7 @@ package dev.levee.server.grpc;
 import dev.levee.batching.BatchScheduler;
 import dev.levee.core.Clock;
 import dev.levee.core.ErrorKind;
+import dev.levee.core.GrpcTimeout;
 import dev.levee.core.InferenceException;
 import dev.levee.core.InferenceRequest;
 import dev.levee.core.InferenceResponse;
