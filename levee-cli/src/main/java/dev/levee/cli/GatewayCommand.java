@@ -12,10 +12,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code levee gateway}: serves the v2 REST API in front of many nodes until SIGTERM or Ctrl-C. */
+/** {@code levee gateway}: serves the v2 REST and gRPC APIs in front of many nodes until SIGTERM or Ctrl-C. */
 @Command(name = "gateway", mixinStandardHelpOptions = true,
-        description = "Serves the v2 REST API in front of many nodes: routes each request to a ready node with "
-                + "the model and the least load, and retries failed attempts on another node within the deadline.")
+        description = "Serves the v2 REST and gRPC APIs in front of many nodes: routes each request to a ready node "
+                + "with the model and the least load, and retries failed attempts on another node within the deadline.")
 final class GatewayCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -28,7 +28,8 @@ final class GatewayCommand implements Callable<Integer> {
     String nodes;
 
     @Option(names = "--port", defaultValue = "8000",
-            description = "TCP port of the gateway's REST API; 0 picks a free port (default: ${DEFAULT-VALUE}).")
+            description = "TCP port of the gateway's REST and gRPC APIs; 0 picks a free port "
+                    + "(default: ${DEFAULT-VALUE}).")
     int port;
 
     @Option(names = "--host", defaultValue = "0.0.0.0",

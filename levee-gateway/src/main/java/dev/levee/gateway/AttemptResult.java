@@ -7,8 +7,11 @@ import java.util.Locale;
 /** The outcome of one attempt at a node: a response with some status, or a failed exchange. */
 sealed interface AttemptResult {
 
-    /** A response from the node, whose status may be an error. */
-    record Responded(int status, MultiMap headers, Buffer body) implements AttemptResult {}
+    /**
+     * A response from the node, whose status may be an error. {@code trailers} is empty unless the
+     * node sent HTTP/2 trailers, as gRPC does.
+     */
+    record Responded(int status, MultiMap headers, Buffer body, MultiMap trailers) implements AttemptResult {}
 
     /** A failed exchange, with no response. {@code detail} is for logs only. */
     record Failed(Failure failure, String detail) implements AttemptResult {}

@@ -10,14 +10,12 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The gateway's request handler. It serves {@code /metrics} and the health endpoints itself, and
- * forwards the rest of the v2 API to nodes: model endpoints to a node chosen for the model, and
- * server metadata and the web page to any serving node.
+ * The gateway's request handler. It serves {@code /metrics} and the health endpoints itself, over
+ * REST and gRPC, and forwards the rest of the v2 API to nodes: model endpoints and calls to a node
+ * chosen for the model, and server metadata and the web page to any serving node. A request whose
+ * content type starts with {@code application/grpc} is a gRPC call, as on a node.
  */
 final class GatewayApi implements Handler<HttpServerRequest> {
-    private static final String GRPC_MEDIA_TYPE = "application/grpc";
-    /** gRPC status code UNIMPLEMENTED. */
-    private static final String GRPC_UNIMPLEMENTED = "12";
 
     private final Proxy proxy;
 
@@ -28,13 +26,9 @@ final class GatewayApi implements Handler<HttpServerRequest> {
     @Override
     public void handle(HttpServerRequest request) {
         String contentType = request.getHeader(HttpHeaders.CONTENT_TYPE);
-        if (contentType != null && contentType.regionMatches(true, 0, GRPC_MEDIA_TYPE, 0, GRPC_MEDIA_TYPE.length())) {
-            // NOTE: the gateway forwards REST only; gRPC clients must call a node directly for now.
-            request.response()
-                    .putHeader(HttpHeaders.CONTENT_TYPE, GRPC_MEDIA_TYPE)
-                    .putHeader("grpc-status", GRPC_UNIMPLEMENTED)
-                    .putHeader("grpc-message", "the gateway does not forward gRPC yet; call a node directly")
-                    .end();
+        String grpcType = GrpcForwarding.MEDIA_TYPE;
+        if (contentType != null && contentType.regionMatches(true, 0, grpcType, 0, grpcType.length())) {
+            grpc(request);
             return;
         }
         Optional<List<String>> segments = PathSegments.of(request.path());
@@ -59,9 +53,9 @@ final class GatewayApi implements Handler<HttpServerRequest> {
                 Replies.health(request.response(), "ready", proxy.table.anyServing());
             }
         } else if (path.size() >= 3 && path.get(0).equals("v2") && path.get(1).equals("models")) {
-            proxy.forward(request, modelKey(path));
+            proxy.forwardRest(request, modelKey(path));
         } else if (path.isEmpty() || path.equals(List.of("v2"))) {
-            proxy.forward(request, ModelKey.NONE);
+            proxy.forwardRest(request, ModelKey.NONE);
         } else {
             Replies.error(request.response(), 404, "no endpoint at " + request.path(), 0);
         }
@@ -88,6 +82,30 @@ final class GatewayApi implements Handler<HttpServerRequest> {
             return new ModelKey(model, version);
         }
         return ModelKey.NONE;
+    }
+
+    /** Handles a call of {@code inference.GRPCInferenceService}: health here, the rest on a node. */
+    private void grpc(HttpServerRequest request) {
+        String path = request.path();
+        String method = path.startsWith(GrpcForwarding.SERVICE_PATH)
+                ? path.substring(GrpcForwarding.SERVICE_PATH.length())
+                : "";
+        switch (method) {
+            case "ServerLive" -> respondBoolean(request, true);
+            case "ServerReady" -> respondBoolean(request, proxy.table.anyServing());
+            case "ServerMetadata", "ModelReady", "ModelMetadata", "ModelInfer" -> proxy.forwardGrpc(request, method);
+            default -> new GrpcForwarding(method).fail(request.response(), 501,
+                    "method " + path + " is not served (expected: a method of inference.GRPCInferenceService)", 0);
+        }
+    }
+
+    /** Ends a ServerLive or ServerReady call with a response whose one boolean field is {@code value}. */
+    private void respondBoolean(HttpServerRequest request, boolean value) {
+        BodyReader.read(request, proxy.options.maxBodyBytes(), body -> request.response()
+                        .putHeader(HttpHeaders.CONTENT_TYPE, GrpcForwarding.MEDIA_TYPE)
+                        .putTrailer("grpc-status", "0")
+                        .end(GrpcMessages.booleanMessage(value)),
+                message -> new GrpcForwarding("").fail(request.response(), 413, message, 0));
     }
 
     private static boolean requireGet(HttpServerRequest request) {

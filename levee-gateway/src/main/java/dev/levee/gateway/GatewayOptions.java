@@ -9,7 +9,7 @@ import java.time.Duration;
  * Settings of one gateway. {@link #builder()} starts from the defaults.
  *
  * @param host address to listen on
- * @param port TCP port of the gateway's REST API; 0 picks a free port
+ * @param port TCP port of the gateway's REST and gRPC APIs; 0 picks a free port
  * @param eventLoops Vert.x event loop threads, each running its own HTTP server on the port
  * @param maxBodyBytes largest request body accepted; larger ones get 413
  * @param checkInterval time between readiness checks of each node

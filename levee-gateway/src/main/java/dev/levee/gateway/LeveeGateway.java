@@ -7,6 +7,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +29,7 @@ public final class LeveeGateway implements AutoCloseable {
     private static final int FREE_PORT_GROUP = -1;
 
     private final Vertx vertx;
-    private final NodeClient client;
+    private final List<NodeClient> clients;
     private final NodeDiscovery discovery;
     private final HealthChecker health;
     private final NodeTable table;
@@ -36,10 +37,10 @@ public final class LeveeGateway implements AutoCloseable {
     private final List<HttpServer> servers;
     private final int port;
 
-    private LeveeGateway(Vertx vertx, NodeClient client, NodeDiscovery discovery, HealthChecker health,
+    private LeveeGateway(Vertx vertx, List<NodeClient> clients, NodeDiscovery discovery, HealthChecker health,
             NodeTable table, GatewayMetrics metrics, List<HttpServer> servers, int port) {
         this.vertx = vertx;
-        this.client = client;
+        this.clients = clients;
         this.discovery = discovery;
         this.health = health;
         this.table = table;
@@ -58,8 +59,10 @@ public final class LeveeGateway implements AutoCloseable {
         requireNonNull(source, "source");
         Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops()));
         try {
-            NodeClient client = new NodeClient(vertx, options.connectionsPerNode(),
+            NodeClient client = new NodeClient(vertx, HttpVersion.HTTP_1_1, options.connectionsPerNode(),
                     options.connectTimeout().toMillis());
+            // HTTP/2 multiplexes calls, so two connections per node are enough.
+            NodeClient grpcClient = new NodeClient(vertx, HttpVersion.HTTP_2, 2, options.connectTimeout().toMillis());
             NodeTable table = new NodeTable();
             TrackedModels models = new TrackedModels();
             GatewayMetrics metrics = new GatewayMetrics(options.clock(), options.rampUp());
@@ -78,12 +81,13 @@ public final class LeveeGateway implements AutoCloseable {
             discovery.resolveNow();
             health.start();
             discovery.start();
-            Proxy proxy = new Proxy(table, policy, budget, client, health, models, metrics, options);
+            Proxy proxy = new Proxy(table, policy, budget, client, grpcClient, health, models, metrics, options);
             List<HttpServer> servers = new ArrayList<>();
             int port = listen(vertx, options, new GatewayApi(proxy), servers);
-            log.info("Levee gateway serving REST at http://{}:{} in front of nodes {}", options.host(), port,
+            log.info("Levee gateway serving REST and gRPC at http://{}:{} in front of nodes {}", options.host(), port,
                     table.nodes());
-            return new LeveeGateway(vertx, client, discovery, health, table, metrics, servers, port);
+            return new LeveeGateway(vertx, List.of(client, grpcClient), discovery, health, table, metrics, servers,
+                    port);
         } catch (IOException | RuntimeException e) {
             vertx.close();
             throw e;
@@ -123,7 +127,7 @@ public final class LeveeGateway implements AutoCloseable {
         }
     }
 
-    /** Returns the port of the gateway's REST API. */
+    /** Returns the port of the gateway's REST and gRPC APIs. */
     public int port() {
         return port;
     }
@@ -157,7 +161,7 @@ public final class LeveeGateway implements AutoCloseable {
         } catch (ExecutionException | TimeoutException e) {
             log.warn("Gateway servers did not shut down cleanly", e);
         }
-        client.close();
+        clients.forEach(NodeClient::close);
         try {
             vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

@@ -14,6 +14,7 @@ import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import java.net.ConnectException;
@@ -21,9 +22,9 @@ import java.net.UnknownHostException;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Sends attempts to nodes over pooled HTTP/1.1 keep-alive connections, one pool per node. An
- * attempt's future never fails: every outcome, including a timeout or a cancellation, becomes an
- * {@link AttemptResult}.
+ * Sends attempts to nodes over pooled connections, one pool per node: HTTP/1.1 keep-alive for REST,
+ * or HTTP/2 cleartext with prior knowledge for gRPC. An attempt's future never fails: every
+ * outcome, including a timeout or a cancellation, becomes an {@link AttemptResult}.
  */
 final class NodeClient implements AutoCloseable {
     /** Requests that may wait for a connection to one node before new ones fail at once. */
@@ -33,17 +34,24 @@ final class NodeClient implements AutoCloseable {
     private final HttpClientAgent client;
     private final long connectTimeoutMillis;
 
-    NodeClient(Vertx vertx, int connectionsPerNode, long connectTimeoutMillis) {
+    /**
+     * @param version {@link HttpVersion#HTTP_1_1}, or {@link HttpVersion#HTTP_2} for gRPC
+     * @param connectionsPerNode most connections to one node; over HTTP/2 each carries many streams
+     */
+    NodeClient(Vertx vertx, HttpVersion version, int connectionsPerNode, long connectTimeoutMillis) {
         this.vertx = requireNonNull(vertx, "vertx");
         this.connectTimeoutMillis = connectTimeoutMillis;
-        this.client = vertx.createHttpClient(
-                new HttpClientOptions()
-                        .setKeepAlive(true)
-                        .setTcpNoDelay(true)
-                        .setConnectTimeout((int) connectTimeoutMillis),
-                new PoolOptions()
-                        .setHttp1MaxSize(connectionsPerNode)
-                        .setMaxWaitQueueSize(MAX_WAITING_PER_NODE));
+        HttpClientOptions options = new HttpClientOptions()
+                .setKeepAlive(true)
+                .setTcpNoDelay(true)
+                .setConnectTimeout((int) connectTimeoutMillis)
+                .setProtocolVersion(version)
+                // Nodes serve HTTP/2 cleartext with prior knowledge; an upgrade would cost a round trip.
+                .setHttp2ClearTextUpgrade(false);
+        this.client = vertx.createHttpClient(options, new PoolOptions()
+                .setHttp1MaxSize(connectionsPerNode)
+                .setHttp2MaxSize(connectionsPerNode)
+                .setMaxWaitQueueSize(MAX_WAITING_PER_NODE));
     }
 
     /**
@@ -84,8 +92,8 @@ final class NodeClient implements AutoCloseable {
                     request.headers().addAll(headers);
                     return request.send(body);
                 })
-                .compose(response -> response.body().map(data -> (AttemptResult)
-                        new AttemptResult.Responded(response.statusCode(), response.headers(), data)))
+                .compose(response -> response.body().map(data -> (AttemptResult) new AttemptResult.Responded(
+                        response.statusCode(), response.headers(), data, response.trailers())))
                 .onComplete(done -> {
                     vertx.cancelTimer(timer);
                     result.tryComplete(done.succeeded() ? done.result() : classify(done.cause()));

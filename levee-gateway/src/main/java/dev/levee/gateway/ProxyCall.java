@@ -9,9 +9,9 @@ import dev.levee.gateway.RoutingPolicy.Pick;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import java.util.HashSet;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -20,8 +20,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client request through the gateway: reads the body, sets the deadline, sends attempts to
- * nodes chosen by the {@link RoutingPolicy}, and relays the first response that is final.
+ * One client request through the gateway, REST or gRPC as its {@link Forwarding} sets: reads the
+ * body, sets the deadline, sends attempts to nodes chosen by the {@link RoutingPolicy}, and
+ * relays the first response that is final. Responses are judged by HTTP status, gRPC ones by the
+ * matching HTTP status.
  *
  * <p>An attempt is retried on a node not tried yet when it failed to connect, was reset, timed out
  * or got 503, and when it got 500 from the first node only, so a request that breaks the model does
@@ -41,8 +43,11 @@ final class ProxyCall {
 
     private final Proxy proxy;
     private final HttpServerRequest request;
-    private final ModelKey key;
+    private final Forwarding forwarding;
+    private final NodeClient client;
     private final long arrivalNanos;
+    /** The model the request names, known once the body is read. */
+    private ModelKey key = ModelKey.NONE;
     /** Completed when the client goes away, which resets the attempt in flight. */
     private final Promise<Void> clientGone = Promise.promise();
     private final Set<Node> tried = new HashSet<>();
@@ -57,18 +62,21 @@ final class ProxyCall {
     private AttemptResult last;
     private boolean finished;
 
-    ProxyCall(Proxy proxy, HttpServerRequest request, ModelKey key) {
+    ProxyCall(Proxy proxy, HttpServerRequest request, Forwarding forwarding, NodeClient client) {
         this.proxy = proxy;
         this.request = request;
-        this.key = key;
+        this.forwarding = forwarding;
+        this.client = client;
         this.arrivalNanos = proxy.options.clock().nanoTime();
     }
 
     void start() {
         request.response().closeHandler(closed -> clientWentAway());
         BodyReader.read(request, proxy.options.maxBodyBytes(), this::received, message -> {
-            // The rest of the body is not read, so this HTTP/1.1 connection cannot carry another request.
-            request.response().putHeader("Connection", "close");
+            if (request.version() != HttpVersion.HTTP_2) {
+                // The rest of the body is not read, so this HTTP/1.1 connection cannot carry another request.
+                request.response().putHeader("Connection", "close");
+            }
             respondError(413, message, 0);
         });
     }
@@ -78,14 +86,16 @@ final class ProxyCall {
             return;
         }
         body = received;
-        long timeoutNanos;
+        OptionalLong timeoutNanos;
         try {
-            timeoutNanos = timeoutNanos(received);
+            timeoutNanos = forwarding.timeoutNanos(request, received);
         } catch (InferenceException e) {
             respondError(400, e.getMessage(), 0);
             return;
         }
-        deadlineNanos = arrivalNanos + timeoutNanos;
+        // The client's timeout, or the gateway's default when it set none.
+        deadlineNanos = arrivalNanos + timeoutNanos.orElse(proxy.options.defaultTimeout().toNanos());
+        key = forwarding.model(received);
         ForwardedHeaders.copyRequest(request.headers(), headers);
         proxy.budget.recordRequest();
         if (key != ModelKey.NONE && proxy.models.requested(key, arrivalNanos) && unknownSomewhere()) {
@@ -109,32 +119,6 @@ final class ProxyCall {
             }
         }
         return false;
-    }
-
-    /** Returns the shorter of the client's two timeouts, or the gateway's default when it set neither. */
-    private long timeoutNanos(Buffer received) {
-        OptionalLong header = RequestTimeout.fromHeader(request.getHeader(RequestTimeout.HEADER));
-        OptionalLong parameter = OptionalLong.empty();
-        if (request.method() == HttpMethod.POST) {
-            parameter = RequestTimeout.fromBody(received, binaryJsonLength());
-        }
-        if (header.isEmpty() && parameter.isEmpty()) {
-            return proxy.options.defaultTimeout().toNanos();
-        }
-        return Math.min(header.orElse(Long.MAX_VALUE), parameter.orElse(Long.MAX_VALUE));
-    }
-
-    /** Returns the length of the JSON part of a binary-extension body, or -1 for a plain JSON body. */
-    private int binaryJsonLength() {
-        String value = request.getHeader(RequestTimeout.BINARY_HEADER_LENGTH);
-        if (value == null) {
-            return -1;
-        }
-        try {
-            return Integer.parseInt(value.trim());
-        } catch (NumberFormatException e) {
-            return -1;
-        }
     }
 
     /** Sends the next attempt, or ends the request when the deadline, the nodes or the budget allow none. */
@@ -177,8 +161,8 @@ final class ProxyCall {
         long timeoutNanos = Math.min(remainingNanos, proxy.options.attemptTimeout().toNanos());
         MultiMap attemptHeaders = MultiMap.caseInsensitiveMultiMap().addAll(headers);
         // The deadline travels on, so the node drops the request rather than run it too late.
-        attemptHeaders.set(RequestTimeout.HEADER, Long.toString(TimeUnit.NANOSECONDS.toMillis(remainingNanos)));
-        proxy.client.send(node.address(), request.method(), request.uri(), attemptHeaders, body,
+        forwarding.prepareAttempt(attemptHeaders, remainingNanos);
+        client.send(node.address(), request.method(), request.uri(), attemptHeaders, body,
                         TimeUnit.NANOSECONDS.toMillis(timeoutNanos + 999_999), clientGone.future())
                 .onComplete(done -> {
                     node.attemptFinished(token);
@@ -192,7 +176,7 @@ final class ProxyCall {
     }
 
     private void responded(Node node, Responded response) {
-        int status = response.status();
+        int status = forwarding.status(response);
         node.responded();
         boolean reportedNotReady = NodeLoad.parse(response.headers().get(NodeLoad.HEADER))
                 .map(node::report)
@@ -200,7 +184,7 @@ final class ProxyCall {
         if (reportedNotReady) {
             log.info("[{}] node reports not ready and is out of routing", node);
         }
-        proxy.metrics.attempt(node, Integer.toString(status));
+        proxy.metrics.attempt(node, forwarding.label(response));
         if (key != ModelKey.NONE) {
             if (status == 200) {
                 node.modelState(key, Node.ModelState.READY);
@@ -236,9 +220,9 @@ final class ProxyCall {
         }
     }
 
-    private static String reason(AttemptResult result) {
+    private String reason(AttemptResult result) {
         return switch (result) {
-            case Responded response -> Integer.toString(response.status());
+            case Responded response -> Integer.toString(forwarding.status(response));
             case Failed failed -> failed.failure().label();
         };
     }
@@ -279,10 +263,8 @@ final class ProxyCall {
         if (finished || response.ended() || response.closed()) {
             return;
         }
-        response.setStatusCode(fromNode.status());
-        ForwardedHeaders.copyResponse(fromNode.headers(), response.headers());
-        finish(fromNode.status());
-        response.end(fromNode.body());
+        finish(forwarding.status(fromNode));
+        forwarding.relay(response, fromNode);
     }
 
     private void respondError(int status, String message, long retryAfterSeconds) {
@@ -290,7 +272,7 @@ final class ProxyCall {
             return;
         }
         finish(status);
-        Replies.error(request.response(), status, message, retryAfterSeconds);
+        forwarding.fail(request.response(), status, message, retryAfterSeconds);
     }
 
     private void finish(int status) {

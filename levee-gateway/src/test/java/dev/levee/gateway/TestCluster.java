@@ -121,6 +121,18 @@ final class TestCluster implements AutoCloseable {
         return gateway;
     }
 
+    List<TestNode> nodes() {
+        return nodes;
+    }
+
+    LeveeGateway gateway() {
+        return gateway;
+    }
+
+    int gatewayPort() {
+        return gateway.port();
+    }
+
     void awaitServing(int count) throws InterruptedException {
         awaitTrue(() -> gateway.table().nodes().stream().filter(Node::serving).count() == count,
                 count + " nodes serving behind the gateway");
