@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "levee 0.1.0",
         description = "Serves machine-learning models over the KServe Open Inference Protocol v2.",
-        subcommands = {ServeCommand.class, LoadTestCommand.class})
+        subcommands = {ServeCommand.class, GatewayCommand.class, ClusterCommand.class, LoadTestCommand.class})
 public final class Levee implements Runnable {
 
     @CommandLine.Spec

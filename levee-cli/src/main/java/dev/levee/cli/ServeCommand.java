@@ -9,6 +9,7 @@ import dev.levee.server.ModelControlMode;
 import dev.levee.server.NodeOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -17,7 +18,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code levee serve}: runs one node until SIGTERM or Ctrl-C, then drains and exits. */
+/**
+ * {@code levee serve}: runs one node until SIGTERM or Ctrl-C, then drains (see
+ * {@link LeveeNode#drain(Duration)}) and exits.
+ */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Starts a node serving the built-in models, or the models of a repository.")
 final class ServeCommand implements Callable<Integer> {
@@ -78,11 +82,26 @@ final class ServeCommand implements Callable<Integer> {
                     + "config.json instead.")
     Integer maxBatchSize;
 
+    @Option(names = "--drain-seconds", defaultValue = "5",
+            description = "On SIGTERM or Ctrl-C, seconds to report not ready while still admitting requests, "
+                    + "so load balancers stop sending first; then new requests get 503 and queued ones finish "
+                    + "(default: ${DEFAULT-VALUE}).")
+    long drainSeconds;
+
+    /** Set by {@code levee cluster}, so a node it started does not outlive it even when it is killed. */
+    @Option(names = "--exit-with-parent", hidden = true,
+            description = "Drain and exit when the parent process exits.")
+    boolean exitWithParent;
+
     /** Queue size that stands for "no limit" when admission is off, still bounded so memory is. */
     static final int UNBOUNDED_QUEUE = 1_000_000;
 
     @Override
     public Integer call() throws Exception {
+        if (drainSeconds < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--drain-seconds: " + drainSeconds + " (expected: >= 0)");
+        }
         AdmissionPolicy policy = switch (admission) {
             case "predictive" -> AdmissionPolicy.predictive();
             case "queue-size", "off" -> AdmissionPolicy.boundedQueue();
@@ -123,9 +142,13 @@ final class ServeCommand implements Callable<Integer> {
 
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("levee-shutdown").unstarted(() -> {
-            node.close();
+            node.drain(Duration.ofSeconds(drainSeconds));
             stopped.countDown();
         }));
+        if (exitWithParent) {
+            // System.exit runs the shutdown hook, so the node drains as on SIGTERM.
+            ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> System.exit(0)));
+        }
         stopped.await();
         return 0;
     }

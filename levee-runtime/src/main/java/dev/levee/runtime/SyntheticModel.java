@@ -42,10 +42,11 @@ public final class SyntheticModel implements Model {
     }
 
     /**
-     * Lateness not counted by {@link #startedPastDeadline()}: the scheduler checks deadlines when it
-     * forms a batch, and the run begins a few microseconds later on the same thread.
+     * Lateness not counted by {@link #startedPastDeadline()}: the scheduler checks deadlines just
+     * before it calls the model, on the same thread, but a loaded machine can preempt that thread
+     * in between for milliseconds (seen: over 1 ms at a load average of 3 on 2 cores).
      */
-    private static final long DEADLINE_TOLERANCE_NANOS = 1_000_000;
+    private static final long DEADLINE_TOLERANCE_NANOS = 20_000_000;
 
     private final ModelMetadata metadata;
     private final ServiceTime serviceTime;
@@ -143,7 +144,7 @@ public final class SyntheticModel implements Model {
     }
 
     /**
-     * Number of requests whose batch started more than 1 ms after the request's deadline; the
+     * Number of requests whose batch started more than 20 ms after the request's deadline; the
      * scheduler must keep it 0.
      */
     public long startedPastDeadline() {

@@ -17,6 +17,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.grpc.server.GrpcServer;
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -31,14 +32,18 @@ import org.slf4j.LoggerFactory;
 /**
  * One serving node: its models, a scheduler per model version, model control, metrics, and the
  * HTTP servers, all built and wired here. The main port serves REST and gRPC; a second port serves
- * gRPC alone when {@link NodeOptions#grpcPort()} requests one. {@link #close()} turns readiness
- * off first, lets a running model load or unload finish, stops the schedulers after their running
- * batches, then stops the servers.
+ * gRPC alone when {@link NodeOptions#grpcPort()} requests one. {@link #drain(Duration)} stops the
+ * node gently: readiness goes false, queued and running work finishes, then the servers stop.
+ * {@link #close()} turns readiness off, lets a running model load or unload finish, stops the
+ * schedulers after their running batches (failing queued requests with UNAVAILABLE), then stops
+ * the servers.
  */
 public final class LeveeNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LeveeNode.class);
     private static final long START_TIMEOUT_SECONDS = 30;
     private static final int IDLE_TIMEOUT_SECONDS = 60;
+    /** Longest wait, after a drain's grace period, for queued and running requests to be answered. */
+    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(30);
     private static final int FREE_PORT_GROUP_MAIN = -1;
     private static final int FREE_PORT_GROUP_GRPC = -2;
 
@@ -245,6 +250,40 @@ public final class LeveeNode implements AutoCloseable {
 
     public NodeState state() {
         return state;
+    }
+
+    /**
+     * Drains the node, then closes it. Readiness goes false at once, but new requests are still
+     * admitted for {@code grace}, so that load balancers which check readiness periodically see it
+     * before the node turns work away. After the grace period new requests get 503, and the node
+     * waits up to 30 s for the responses of queued and running requests before it closes.
+     */
+    public void drain(Duration grace) {
+        state.markNotReady();
+        log.info("Draining: not ready, still admitting requests for {} ms", grace.toMillis());
+        try {
+            Thread.sleep(grace);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close();
+            return;
+        }
+        state.drain();
+        log.info("Draining: rejecting new requests, waiting for {} queued or running", registry.pendingRequests());
+        // A server shutdown stops listening and closes each connection once its requests have their responses.
+        List<Future<Void>> shutdowns = servers.stream()
+                .map(server -> server.shutdown(DRAIN_TIMEOUT.toSeconds(), TimeUnit.SECONDS))
+                .toList();
+        try {
+            Future.join(shutdowns).toCompletionStage().toCompletableFuture()
+                    .get(DRAIN_TIMEOUT.toSeconds() + 5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("Draining: connections did not close within {} s; {} requests still queued or running",
+                    DRAIN_TIMEOUT.toSeconds(), registry.pendingRequests(), e);
+        }
+        close();
     }
 
     @Override

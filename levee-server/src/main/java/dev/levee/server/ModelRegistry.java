@@ -318,6 +318,15 @@ public final class ModelRegistry {
                 "version: " + scheduler.model().version() + " (expected: a non-negative integer)"));
     }
 
+    /** Returns the requests queued or running over all model versions, READY or UNLOADING. */
+    public int pendingRequests() {
+        int pending = 0;
+        for (BatchScheduler scheduler : all()) {
+            pending += scheduler.queueDepth() + scheduler.inFlight();
+        }
+        return pending;
+    }
+
     private static Optional<Long> parseVersion(String version) {
         if (!version.matches("[0-9]{1,18}")) {
             return Optional.empty();

@@ -21,12 +21,17 @@ import dev.levee.server.grpc.proto.ServerMetadataResponse;
 import dev.levee.server.grpc.proto.ServerReadyRequest;
 import dev.levee.server.grpc.proto.ServerReadyResponse;
 import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A stock grpc-java client for {@code inference.GRPCInferenceService}, built from the generated
@@ -89,6 +94,14 @@ final class GrpcClient implements AutoCloseable {
 
     ModelInferResponse infer(ModelInferRequest request) {
         return call(MODEL_INFER, request);
+    }
+
+    /** Makes a ModelInfer call and stores the response headers and trailers that the client receives. */
+    ModelInferResponse infer(ModelInferRequest request, AtomicReference<Metadata> headers,
+            AtomicReference<Metadata> trailers) {
+        Channel capturing = ClientInterceptors.intercept(channel,
+                MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
+        return ClientCalls.blockingUnaryCall(capturing, MODEL_INFER, options(DEFAULT_DEADLINE_MILLIS), request);
     }
 
     /** Starts a call without waiting; cancelling the future cancels the call. */

@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.ByteString;
+import dev.levee.core.NodeLoad;
 import dev.levee.runtime.LoadedModel;
 import dev.levee.runtime.ModelConfig;
 import dev.levee.runtime.SyntheticModel;
@@ -36,6 +37,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -54,6 +56,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class GrpcContractTest {
     private static final float FAIL_MARKER = -7f;
     private static final int MAX_MESSAGE_BYTES = 4096;
+    private static final Metadata.Key<String> LOAD =
+            Metadata.Key.of(NodeLoad.HEADER, Metadata.ASCII_STRING_MARSHALLER);
     private static final Metadata.Key<String> RETRY_PUSHBACK =
             Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER);
 
@@ -354,6 +358,23 @@ class GrpcContractTest {
         StatusRuntimeException error = failure(() -> client.infer(typedSynthetic(1).build()));
         assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
         assertThat(error.getTrailers().get(RETRY_PUSHBACK)).isEqualTo("1000");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Port.class)
+    void responsesCarryTheLoadReport(Port port) throws Exception {
+        start(port);
+        AtomicReference<Metadata> headers = new AtomicReference<>();
+        AtomicReference<Metadata> trailers = new AtomicReference<>();
+        client.infer(typedSynthetic(1).build(), headers, trailers);
+        assertThat(headers.get().get(LOAD)).isEqualTo("0");
+
+        // A failure without a response message sends its metadata with the status, as trailers.
+        failure(() -> client.infer(typedSynthetic(1).setModelName("missing").build(), headers, trailers));
+        assertThat(trailers.get().get(LOAD)).isEqualTo("0");
+        node.node.state().drain();
+        failure(() -> client.infer(typedSynthetic(1).build(), headers, trailers));
+        assertThat(trailers.get().get(LOAD)).isEqualTo("0;ready=false");
     }
 
     @Test

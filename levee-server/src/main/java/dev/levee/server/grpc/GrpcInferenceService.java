@@ -89,7 +89,7 @@ public final class GrpcInferenceService {
         unary(server, "ServerLive", ServerLiveRequest.getDefaultInstance(),
                 request -> ServerLiveResponse.newBuilder().setLive(true).build());
         unary(server, "ServerReady", ServerReadyRequest.getDefaultInstance(),
-                request -> ServerReadyResponse.newBuilder().setReady(state.ready() && registry.ready()).build());
+                request -> ServerReadyResponse.newBuilder().setReady(state.ready(registry)).build());
         unary(server, "ModelReady", ModelReadyRequest.getDefaultInstance(), request -> ModelReadyResponse.newBuilder()
                 .setReady(registry.state(request.getName(), request.getVersion()) == ModelState.READY)
                 .build());

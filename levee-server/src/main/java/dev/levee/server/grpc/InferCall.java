@@ -2,9 +2,11 @@ package dev.levee.server.grpc;
 
 import dev.levee.core.Clock;
 import dev.levee.core.ErrorKind;
+import dev.levee.core.GrpcTimeout;
 import dev.levee.core.InferenceException;
 import dev.levee.core.InferenceRequest;
 import dev.levee.core.InferenceResponse;
+import dev.levee.core.NodeLoad;
 import dev.levee.core.RequestControls;
 import dev.levee.server.ModelRegistry;
 import dev.levee.server.NodeMetrics;
@@ -27,7 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One ModelInfer call, from arrival to response: reads and decodes the request, submits it to its
  * model's scheduler, and responds once the scheduler's future completes or the call's deadline
- * passes. A call that the client cancels is dropped from the queue.
+ * passes. A call that the client cancels is dropped from the queue. The response metadata carries
+ * the node's load report.
  *
  * <p>All methods run on the call's Vert.x context, one at a time, so the fields need no lock. The
  * scheduler completes the future on a model instance thread, so {@link #complete()} is scheduled
@@ -36,6 +39,8 @@ import org.slf4j.LoggerFactory;
 final class InferCall {
     private static final Logger log = LoggerFactory.getLogger(InferCall.class);
     private static final String MESSAGE_TYPE = "ModelInferRequest";
+    /** gRPC metadata keys are lower case. */
+    private static final String LOAD_KEY = NodeLoad.HEADER.toLowerCase(Locale.ROOT);
 
     private final GrpcServerRequest<ModelInferRequest, ModelInferResponse> call;
     private final ModelRegistry registry;
@@ -190,6 +195,7 @@ final class InferCall {
             return;
         }
         finish("success");
+        reportLoad();
         call.response().end(encoded);
     }
 
@@ -200,7 +206,16 @@ final class InferCall {
         finish(error.kind().name().toLowerCase(Locale.ROOT));
         log.debug("[{}] ModelInfer of model '{}' ended with {}: {}", requestId, model, error.kind(),
                 error.getMessage());
+        reportLoad();
         UnaryCalls.fail(call.response(), error);
+    }
+
+    /**
+     * Adds the node's load report to the response metadata. Only the response's final write sends
+     * the metadata, so this runs just before it and the report counts the work left after this call.
+     */
+    private void reportLoad() {
+        call.response().headers().set(LOAD_KEY, state.load(registry).headerValue());
     }
 
     /** Drops the request from its queue because the client cancelled the call or its connection closed. */

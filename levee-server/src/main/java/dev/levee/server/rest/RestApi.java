@@ -7,6 +7,7 @@ import dev.levee.core.ErrorKind;
 import dev.levee.core.InferenceException;
 import dev.levee.core.InferenceRequest;
 import dev.levee.core.InferenceResponse;
+import dev.levee.core.NodeLoad;
 import dev.levee.core.RequestControls;
 import dev.levee.server.ModelControl;
 import dev.levee.server.ModelRegistry;
@@ -33,7 +34,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The KServe Open Inference Protocol v2 REST API, plus {@code /metrics} and the web page at
  * {@code /}. Runs on Vert.x event loops: decoding and encoding happen here, model work happens on
- * the schedulers' instance threads.
+ * the schedulers' instance threads. Every response carries the node's load report in the
+ * {@link NodeLoad#HEADER} header.
  */
 public final class RestApi implements Handler<HttpServerRequest> {
     private static final Logger log = LoggerFactory.getLogger(RestApi.class);
@@ -64,6 +66,9 @@ public final class RestApi implements Handler<HttpServerRequest> {
 
     @Override
     public void handle(HttpServerRequest request) {
+        // Computed as the headers are written, so the report counts the work left after this request.
+        HttpServerResponse response = request.response();
+        response.headersEndHandler(v -> response.putHeader(NodeLoad.HEADER, state.load(registry).headerValue()));
         try {
             if (request.path().startsWith(RepositoryEndpoints.MODELS_PREFIX)) {
                 // Before PathSegments splits the path: an encoded '/' must stay inside the model name.
@@ -114,7 +119,7 @@ public final class RestApi implements Handler<HttpServerRequest> {
         switch (probe) {
             case "live" -> sendJson(request, 200, JsonResponseEncoder.object(Map.of("live", true)));
             case "ready" -> {
-                boolean ready = state.ready() && registry.ready();
+                boolean ready = state.ready(registry);
                 sendJson(request, ready ? 200 : 503, JsonResponseEncoder.object(Map.of("ready", ready)));
             }
             default -> throw InferenceException.notFound("no endpoint at " + request.path());

@@ -1,10 +1,8 @@
-package dev.levee.server.grpc;
+package dev.levee.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.levee.core.ErrorKind;
-import dev.levee.core.InferenceException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -39,6 +37,25 @@ class GrpcTimeoutTest {
     @Test
     void absentHeaderIsNoTimeout() {
         assertThat(GrpcTimeout.parseNanos(null)).isEmpty();
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+            "0, 0n",
+            "99999999, 99999999n",
+            "100000000, 100000u",
+            "1999999999, 1999999u",
+            "30000000000, 30000000u",
+            "100000000000, 100000m",
+            "86400000000000, 86400000m"})
+    void formatsTheFinestUnitThatFits(long nanos, String expected) {
+        assertThat(GrpcTimeout.format(nanos)).isEqualTo(expected);
+        assertThat(GrpcTimeout.parseNanos(expected).getAsLong()).isLessThanOrEqualTo(nanos);
+    }
+
+    @Test
+    void formatsHugeTimeoutAsTheLargestValue() {
+        assertThat(GrpcTimeout.format(Long.MAX_VALUE)).isEqualTo("2562047H");
     }
 
     @ParameterizedTest

@@ -1,0 +1,166 @@
+package dev.levee.gateway;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.levee.core.GrpcTimeout;
+import dev.levee.gateway.AttemptResult.Responded;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * Forwarding of the v2 gRPC service {@code inference.GRPCInferenceService} over HTTP/2. The model
+ * comes from the request message of ModelInfer, ModelReady and ModelMetadata, and the deadline
+ * from {@code grpc-timeout}. A node's gRPC status is judged as the HTTP status that matches it,
+ * UNAVAILABLE as 503 for example, and the gateway's own errors end the call with the matching gRPC
+ * status.
+ *
+ * @param method the service method, such as {@code ModelInfer}
+ */
+record GrpcForwarding(String method) implements Forwarding {
+    static final String MEDIA_TYPE = "application/grpc";
+    static final String SERVICE_PATH = "/inference.GRPCInferenceService/";
+    /** Trailer with the milliseconds a client should wait before it retries, gRPC's Retry-After. */
+    static final String RETRY_PUSHBACK = "grpc-retry-pushback-ms";
+    private static final Set<String> MODEL_METHODS = Set.of("ModelInfer", "ModelReady", "ModelMetadata");
+
+    GrpcForwarding {
+        requireNonNull(method, "method");
+    }
+
+    /**
+     * Returns the {@code grpc-timeout}. The v2 {@code timeout} parameter inside a ModelInferRequest
+     * is not read here; the node still applies it.
+     */
+    @Override
+    public OptionalLong timeoutNanos(HttpServerRequest request, Buffer body) {
+        return GrpcTimeout.parseNanos(request.getHeader(GrpcTimeout.HEADER));
+    }
+
+    @Override
+    public ModelKey model(Buffer body) {
+        if (!MODEL_METHODS.contains(method)) {
+            return ModelKey.NONE;
+        }
+        return GrpcMessages.modelKey(body).orElse(ModelKey.NONE);
+    }
+
+    @Override
+    public void prepareAttempt(MultiMap headers, long remainingNanos) {
+        headers.set(GrpcTimeout.HEADER, GrpcTimeout.format(remainingNanos));
+        // gRPC over HTTP/2 requires "te: trailers", which the hop-by-hop filter removed from the client's headers.
+        headers.set("te", "trailers");
+    }
+
+    @Override
+    public int status(Responded response) {
+        if (response.status() != 200) {
+            return response.status();
+        }
+        String code = grpcStatus(response);
+        if (code == null) {
+            return 500;
+        }
+        try {
+            return httpStatus(Integer.parseInt(code.trim()));
+        } catch (NumberFormatException e) {
+            return 500;
+        }
+    }
+
+    @Override
+    public String label(Responded response) {
+        String code = grpcStatus(response);
+        return response.status() != 200 || code == null ? Integer.toString(response.status()) : "grpc-" + code.trim();
+    }
+
+    /** Returns the grpc-status from the trailers, or from the headers of a response without a message. */
+    private static String grpcStatus(Responded response) {
+        String code = response.trailers().get("grpc-status");
+        return code != null ? code : response.headers().get("grpc-status");
+    }
+
+    /** Returns the HTTP status that matches a gRPC status code, as the gateway's retry rules read it. */
+    static int httpStatus(int grpcCode) {
+        return switch (grpcCode) {
+            case 0 -> 200;
+            case 3, 9, 11 -> 400;
+            case 4 -> 504;
+            case 5 -> 404;
+            case 7 -> 403;
+            case 8 -> 413;
+            case 12 -> 501;
+            case 14 -> 503;
+            case 16 -> 401;
+            // CANCELLED, the client gave up, is final: a status no retry rule matches.
+            case 1 -> 499;
+            default -> 500;
+        };
+    }
+
+    /** Returns the gRPC status code that matches an HTTP status of the gateway's own errors. */
+    static int grpcCode(int httpStatus) {
+        return switch (httpStatus) {
+            case 400, 415 -> 3;
+            case 404 -> 5;
+            case 405, 501 -> 12;
+            case 413 -> 8;
+            case 503 -> 14;
+            case 504 -> 4;
+            case 500 -> 13;
+            default -> 2;
+        };
+    }
+
+    @Override
+    public void relay(HttpServerResponse out, Responded response) {
+        out.setStatusCode(response.status());
+        ForwardedHeaders.copyResponse(response.headers(), out.headers());
+        if (response.trailers().isEmpty() && response.body().length() == 0) {
+            // A trailers-only response carries the status in its headers, which must end the stream.
+            // Vert.x 5.0.7 sends end() as one HEADERS frame, unless out.trailers() was ever called:
+            // then it sends the trailers, empty, in a frame of their own, which clients read as a
+            // response without a status.
+            out.end();
+            return;
+        }
+        ForwardedHeaders.copyResponse(response.trailers(), out.trailers());
+        out.end(response.body());
+    }
+
+    /** Ends the call with no message and the status in the headers, a trailers-only response. */
+    @Override
+    public void fail(HttpServerResponse out, int status, String message, long retryAfterSeconds) {
+        if (out.ended() || out.closed()) {
+            return;
+        }
+        out.setStatusCode(200)
+                .putHeader(HttpHeaders.CONTENT_TYPE, MEDIA_TYPE)
+                .putHeader("grpc-status", Integer.toString(grpcCode(status)))
+                .putHeader("grpc-message", percentEncode(message));
+        if (retryAfterSeconds > 0) {
+            out.putHeader(RETRY_PUSHBACK, Long.toString(retryAfterSeconds * 1000));
+        }
+        out.end();
+    }
+
+    /** Percent-encodes a grpc-message: every byte outside printable ASCII, and '%' itself. */
+    static String percentEncode(String message) {
+        StringBuilder encoded = new StringBuilder();
+        for (byte b : message.getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xff;
+            if (c >= 0x20 && c <= 0x7e && c != '%') {
+                encoded.append((char) c);
+            } else {
+                encoded.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+            }
+        }
+        return encoded.toString();
+    }
+}

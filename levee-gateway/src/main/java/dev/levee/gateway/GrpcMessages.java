@@ -1,0 +1,135 @@
+package dev.levee.gateway;
+
+import io.vertx.core.buffer.Buffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+/**
+ * The few pieces of gRPC framing and protobuf encoding the gateway needs without the generated
+ * messages: reading the model name and version from a request, and writing the one-field health
+ * responses. A gRPC message frame is a compressed flag byte, a 4-byte big-endian length, and the
+ * message.
+ */
+final class GrpcMessages {
+    private static final int FRAME_HEADER_BYTES = 5;
+    private static final int WIRE_VARINT = 0;
+    private static final int WIRE_FIXED64 = 1;
+    private static final int WIRE_LENGTH_DELIMITED = 2;
+    private static final int WIRE_FIXED32 = 5;
+
+    private GrpcMessages() {}
+
+    /**
+     * Returns fields 1 and 2 of the first message in {@code body} as a model and version: the
+     * {@code model_name} and {@code model_version} of ModelInferRequest, the {@code name} and
+     * {@code version} of ModelReadyRequest and ModelMetadataRequest. Empty when the message is
+     * compressed, malformed or names no model; the node then judges the request.
+     */
+    static Optional<ModelKey> modelKey(Buffer body) {
+        if (body.length() < FRAME_HEADER_BYTES || body.getByte(0) != 0) {
+            return Optional.empty();
+        }
+        long length = body.getUnsignedInt(1);
+        if (length > body.length() - FRAME_HEADER_BYTES) {
+            return Optional.empty();
+        }
+        Reader reader = new Reader(body, FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + (int) length);
+        String model = "";
+        String version = "";
+        while (reader.hasMore()) {
+            long tag = reader.varint();
+            int field = (int) (tag >>> 3);
+            int wireType = (int) (tag & 7);
+            if (wireType == WIRE_LENGTH_DELIMITED && (field == 1 || field == 2)) {
+                String value = reader.string();
+                if (field == 1) {
+                    model = value;
+                } else {
+                    version = value;
+                }
+            } else if (!reader.skip(wireType)) {
+                return Optional.empty();
+            }
+        }
+        if (reader.malformed || model.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new ModelKey(model, version));
+    }
+
+    /** Returns one message frame holding a message whose only field, number 1, is the boolean {@code value}. */
+    static Buffer booleanMessage(boolean value) {
+        Buffer frame = Buffer.buffer(FRAME_HEADER_BYTES + 2).appendByte((byte) 0);
+        if (!value) {
+            // proto3 leaves a false boolean out, so the message is empty.
+            return frame.appendInt(0);
+        }
+        return frame.appendInt(2).appendByte((byte) 0x08).appendByte((byte) 0x01);
+    }
+
+    /** A bounded reader of protobuf's wire format; it marks itself malformed instead of throwing. */
+    private static final class Reader {
+        private final Buffer buffer;
+        private final int end;
+        private int position;
+        private boolean malformed;
+
+        Reader(Buffer buffer, int start, int end) {
+            this.buffer = buffer;
+            this.position = start;
+            this.end = end;
+        }
+
+        boolean hasMore() {
+            return !malformed && position < end;
+        }
+
+        long varint() {
+            long value = 0;
+            for (int shift = 0; shift < 64; shift += 7) {
+                if (position >= end) {
+                    malformed = true;
+                    return 0;
+                }
+                byte b = buffer.getByte(position++);
+                value |= (long) (b & 0x7f) << shift;
+                if ((b & 0x80) == 0) {
+                    return value;
+                }
+            }
+            malformed = true;
+            return 0;
+        }
+
+        String string() {
+            long length = varint();
+            if (malformed || length > end - position) {
+                malformed = true;
+                return "";
+            }
+            String value = buffer.getString(position, position + (int) length, StandardCharsets.UTF_8.name());
+            position += (int) length;
+            return value;
+        }
+
+        /** Skips one field's value; returns false for an unknown wire type or a value past the end. */
+        boolean skip(int wireType) {
+            long bytes = switch (wireType) {
+                case WIRE_VARINT -> {
+                    varint();
+                    yield 0;
+                }
+                case WIRE_FIXED64 -> 8;
+                case WIRE_LENGTH_DELIMITED -> varint();
+                case WIRE_FIXED32 -> 4;
+                default -> -1;
+            };
+            if (malformed || bytes < 0 || bytes > end - position) {
+                malformed = true;
+                return false;
+            }
+            position += (int) bytes;
+            return true;
+        }
+    }
+}

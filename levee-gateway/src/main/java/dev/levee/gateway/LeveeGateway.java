@@ -1,0 +1,174 @@
+package dev.levee.gateway;
+
+import static java.util.Objects.requireNonNull;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One gateway: node discovery, health checks, routing, the retry budget, metrics and the HTTP
+ * servers, all built and wired here.
+ */
+public final class LeveeGateway implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LeveeGateway.class);
+    private static final long START_TIMEOUT_SECONDS = 30;
+    /** Vert.x shares one free port between servers that ask for the same negative port. */
+    private static final int FREE_PORT_GROUP = -1;
+
+    private final Vertx vertx;
+    private final List<NodeClient> clients;
+    private final NodeDiscovery discovery;
+    private final HealthChecker health;
+    private final NodeTable table;
+    private final GatewayMetrics metrics;
+    private final List<HttpServer> servers;
+    private final int port;
+
+    private LeveeGateway(Vertx vertx, List<NodeClient> clients, NodeDiscovery discovery, HealthChecker health,
+            NodeTable table, GatewayMetrics metrics, List<HttpServer> servers, int port) {
+        this.vertx = vertx;
+        this.clients = clients;
+        this.discovery = discovery;
+        this.health = health;
+        this.table = table;
+        this.metrics = metrics;
+        this.servers = servers;
+        this.port = port;
+    }
+
+    /**
+     * Starts a gateway in front of the nodes of {@code source}. The source is resolved once before
+     * this returns, and each node gets its first readiness check at once. A node serves as soon as
+     * its check passes, so right after the start the gateway may report not ready for a moment.
+     */
+    public static LeveeGateway start(GatewayOptions options, NodeSource source) throws IOException {
+        requireNonNull(options, "options");
+        requireNonNull(source, "source");
+        Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops()));
+        try {
+            NodeClient client = new NodeClient(vertx, HttpVersion.HTTP_1_1, options.connectionsPerNode(),
+                    options.connectTimeout().toMillis());
+            // HTTP/2 multiplexes calls, so two connections per node are enough.
+            NodeClient grpcClient = new NodeClient(vertx, HttpVersion.HTTP_2, 2, options.connectTimeout().toMillis());
+            NodeTable table = new NodeTable();
+            TrackedModels models = new TrackedModels();
+            GatewayMetrics metrics = new GatewayMetrics(options.clock(), options.rampUp());
+            RetryBudget budget = new RetryBudget(options.retryBudgetRatio(), options.retryBudgetFloorPerSecond(),
+                    options.clock());
+            metrics.watchRetryBudget(budget);
+            RoutingPolicy policy = new RoutingPolicy(options.rampUp(), options.clock(), ThreadLocalRandom::current);
+            HealthChecker health = new HealthChecker(vertx, table, models, client, options);
+            NodeDiscovery discovery = new NodeDiscovery(vertx, source, table, options.discoveryInterval(), change -> {
+                change.removed().forEach(metrics::unwatch);
+                for (Node node : change.added()) {
+                    metrics.watch(node);
+                    health.check(node);
+                }
+            });
+            discovery.resolveNow();
+            health.start();
+            discovery.start();
+            Proxy proxy = new Proxy(table, policy, budget, client, grpcClient, health, models, metrics, options);
+            List<HttpServer> servers = new ArrayList<>();
+            int port = listen(vertx, options, new GatewayApi(proxy), servers);
+            log.info("Levee gateway serving REST and gRPC at http://{}:{} in front of nodes {}", options.host(), port,
+                    table.nodes());
+            return new LeveeGateway(vertx, List.of(client, grpcClient), discovery, health, table, metrics, servers,
+                    port);
+        } catch (IOException | RuntimeException e) {
+            vertx.close();
+            throw e;
+        }
+    }
+
+    private static int listen(Vertx vertx, GatewayOptions options, GatewayApi api, List<HttpServer> servers)
+            throws IOException {
+        HttpServerOptions serverOptions = new HttpServerOptions()
+                .setHost(options.host())
+                .setHttp2ClearTextEnabled(true)
+                .setTcpNoDelay(true)
+                .setMaxInitialLineLength(8192);
+        int requested = options.port() == 0 ? FREE_PORT_GROUP : options.port();
+        for (int i = 0; i < options.eventLoops(); i++) {
+            servers.add(await(vertx.createHttpServer(serverOptions).requestHandler(api).listen(requested)));
+        }
+        int bound = servers.getFirst().actualPort();
+        for (HttpServer server : servers) {
+            if (server.actualPort() != bound) {
+                throw new IOException("HTTP servers bound different ports: " + bound + " and " + server.actualPort());
+            }
+        }
+        return bound;
+    }
+
+    private static <T> T await(Future<T> future) throws IOException {
+        try {
+            return future.toCompletionStage().toCompletableFuture().get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new IOException("could not start the HTTP server: " + e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new IOException("the HTTP server did not start within " + START_TIMEOUT_SECONDS + " s", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting the HTTP server", e);
+        }
+    }
+
+    /** Returns the port of the gateway's REST and gRPC APIs. */
+    public int port() {
+        return port;
+    }
+
+    public GatewayMetrics metrics() {
+        return metrics;
+    }
+
+    /** Returns whether some node is ready and not ejected, which is what {@code /v2/health/ready} reports. */
+    public boolean ready() {
+        return table.anyServing();
+    }
+
+    NodeTable table() {
+        return table;
+    }
+
+    /**
+     * Stops the gateway: discovery and checks end, the servers stop listening and close their
+     * connections once the requests in flight have their responses (at most 10 s), then Vert.x closes.
+     */
+    @Override
+    public void close() {
+        discovery.stop();
+        health.stop();
+        List<Future<Void>> shutdowns = servers.stream().map(server -> server.shutdown(10, TimeUnit.SECONDS)).toList();
+        try {
+            Future.join(shutdowns).toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("Gateway servers did not shut down cleanly", e);
+        }
+        clients.forEach(NodeClient::close);
+        try {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("Vert.x did not close cleanly", e);
+        }
+        log.info("Levee gateway stopped");
+    }
+}

@@ -1,0 +1,191 @@
+package dev.levee.gateway;
+
+import static dev.levee.gateway.TestCluster.assertOk;
+import static dev.levee.gateway.TestCluster.await;
+import static dev.levee.gateway.TestCluster.awaitTrue;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.levee.gateway.TestCluster.TestNode;
+import dev.levee.server.grpc.proto.ModelInferResponse;
+import dev.levee.server.grpc.proto.ModelMetadataRequest;
+import dev.levee.server.grpc.proto.ModelMetadataResponse;
+import dev.levee.server.grpc.proto.ServerLiveRequest;
+import dev.levee.server.grpc.proto.ServerReadyRequest;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** gRPC calls from a stock grpc-java client through a real gateway to real in-process nodes. */
+class GatewayGrpcTest {
+    private static final Metadata.Key<String> RETRY_PUSHBACK =
+            Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER);
+    private static final long DEADLINE_MILLIS = 10_000;
+
+    private final TestCluster cluster = new TestCluster();
+    private GrpcTestClient client;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (client != null) {
+            client.close();
+        }
+        cluster.close();
+    }
+
+    private void connect() {
+        client = new GrpcTestClient(cluster.gatewayPort());
+    }
+
+    private static StatusRuntimeException failure(Runnable call) {
+        StatusRuntimeException error = catchThrowableOfType(StatusRuntimeException.class, call::run);
+        assertThat(error).as("the call should have failed").isNotNull();
+        return error;
+    }
+
+    @Test
+    void inferReachesANodeAndComesBack() throws Exception {
+        TestNode first = cluster.startNode(0);
+        TestNode second = cluster.startNode(0);
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        for (int i = 0; i < 20; i++) {
+            ModelInferResponse response = client.infer(i, DEADLINE_MILLIS);
+            assertThat(GrpcTestClient.firstOutput(response)).isEqualTo(i);
+            assertThat(response.getModelName()).isEqualTo("synthetic");
+        }
+        assertThat(first.model().executedRequests() + second.model().executedRequests()).isEqualTo(20);
+        assertThat(cluster.gatewayMetric("levee_gateway_requests_total{outcome=\"success\"}")).isEqualTo(20);
+        ModelMetadataResponse metadata = client.call(GrpcTestClient.MODEL_METADATA,
+                ModelMetadataRequest.newBuilder().setName("synthetic").build(), DEADLINE_MILLIS);
+        assertThat(metadata.getInputs(0).getName()).isEqualTo("INPUT0");
+    }
+
+    @Test
+    void gatewayAnswersHealthItself() throws Exception {
+        cluster.startNode(0);
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        assertThat(client.call(GrpcTestClient.SERVER_LIVE, ServerLiveRequest.getDefaultInstance(), DEADLINE_MILLIS)
+                .getLive()).isTrue();
+        assertThat(client.call(GrpcTestClient.SERVER_READY, ServerReadyRequest.getDefaultInstance(), DEADLINE_MILLIS)
+                .getReady()).isTrue();
+        cluster.kill(cluster.nodes().getFirst());
+        awaitTrue(() -> !cluster.gateway().ready(), "the gateway sees no node ready");
+        assertThat(client.call(GrpcTestClient.SERVER_READY, ServerReadyRequest.getDefaultInstance(), DEADLINE_MILLIS)
+                .getReady()).isFalse();
+        StatusRuntimeException error = failure(() -> client.infer(1, DEADLINE_MILLIS));
+        assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(error.getTrailers().get(RETRY_PUSHBACK)).isEqualTo("1000");
+    }
+
+    @Test
+    void unknownModelGetsNotFoundWithoutAttempts() throws Exception {
+        cluster.startNode(0);
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        StatusRuntimeException error = failure(() -> client.call(GrpcTestClient.MODEL_INFER,
+                GrpcTestClient.synthetic("absent", 1), DEADLINE_MILLIS));
+        assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+        assertThat(error.getStatus().getDescription()).contains("absent");
+        assertThat(cluster.gatewayMetricSum("levee_gateway_attempts_total")).isZero();
+    }
+
+    @Test
+    void internalErrorIsRetriedOnceAndRelayed() throws Exception {
+        cluster.startNode(0);
+        cluster.startNode(0);
+        cluster.startNode(0);
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        StatusRuntimeException error = failure(() -> client.infer(TestCluster.FAIL_MARKER, DEADLINE_MILLIS));
+        assertThat(error.getStatus().getCode()).as(error.getStatus().toString()).isEqualTo(Status.Code.INTERNAL);
+        assertThat(error.getStatus().getDescription()).contains("failed on a marked input");
+        assertThat(cluster.gatewayMetricSum("levee_gateway_attempts_total")).isEqualTo(2);
+        assertThat(cluster.gatewayMetric("levee_gateway_attempts_total{node=\"" + cluster.nodes().get(0).address()
+                + "\",result=\"grpc-13\"}") + cluster.gatewayMetric("levee_gateway_attempts_total{node=\""
+                + cluster.nodes().get(1).address() + "\",result=\"grpc-13\"}") + cluster.gatewayMetric(
+                "levee_gateway_attempts_total{node=\"" + cluster.nodes().get(2).address() + "\",result=\"grpc-13\"}"))
+                .isEqualTo(2);
+    }
+
+    @Test
+    void fullNodeUnavailableIsRetriedElsewhere() throws Exception {
+        TestNode full = cluster.startGatedNode(1);
+        TestNode roomy = cluster.startGatedNode(256);
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        List<CompletableFuture<HttpResponse<String>>> held = new ArrayList<>();
+        held.add(cluster.sendToNode(full, 1));
+        full.gate().awaitStarted(1);
+        held.add(cluster.sendToNode(full, 2));
+        for (int i = 0; i < 6; i++) {
+            held.add(cluster.sendToNode(roomy, 10 + i));
+        }
+        awaitTrue(() -> cluster.gatewayNode(roomy).estimatedLoad() == 6
+                && cluster.gatewayNode(full).estimatedLoad() == 2, "the gateway learns both loads");
+
+        ExecutorService callers = Executors.newSingleThreadExecutor();
+        try {
+            Future<ModelInferResponse> call = callers.submit(() -> client.infer(42, DEADLINE_MILLIS));
+            awaitTrue(() -> roomy.node().registry().pendingRequests() == 7, "the call reaches the roomy node");
+            roomy.gate().openForever();
+            full.gate().openForever();
+            assertThat(GrpcTestClient.firstOutput(call.get(TestCluster.WAIT_SECONDS, TimeUnit.SECONDS)))
+                    .isEqualTo(42);
+        } finally {
+            callers.shutdownNow();
+        }
+        assertThat(cluster.gatewayMetric("levee_gateway_retries_total{reason=\"503\"}")).isEqualTo(1);
+        for (CompletableFuture<HttpResponse<String>> response : held) {
+            assertOk(await(response));
+        }
+    }
+
+    @Test
+    void closedNodeCausesNoFailedCalls() throws Exception {
+        cluster.startNode(2);
+        TestNode doomed = cluster.startNode(2);
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        ExecutorService callers = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<ModelInferResponse>> calls = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                float value = i;
+                calls.add(callers.submit(() -> client.infer(value, DEADLINE_MILLIS)));
+                if (i == 60) {
+                    cluster.kill(doomed);
+                }
+            }
+            for (int i = 0; i < calls.size(); i++) {
+                assertThat(GrpcTestClient.firstOutput(calls.get(i).get(TestCluster.WAIT_SECONDS, TimeUnit.SECONDS)))
+                        .isEqualTo(i);
+            }
+        } finally {
+            callers.shutdownNow();
+        }
+        assertThat(cluster.gatewayNode(doomed).serving()).isFalse();
+    }
+
+    @Test
+    void deadlineEndsTheCall() throws Exception {
+        cluster.startGatedNode(256);
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        long start = System.nanoTime();
+        StatusRuntimeException error = failure(() -> client.infer(1, 200));
+        assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(5000);
+    }
+}

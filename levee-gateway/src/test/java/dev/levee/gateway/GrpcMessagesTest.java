@@ -1,0 +1,93 @@
+package dev.levee.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.MessageLite;
+import dev.levee.server.grpc.proto.InferParameter;
+import dev.levee.server.grpc.proto.InferTensorContents;
+import dev.levee.server.grpc.proto.ModelInferRequest;
+import dev.levee.server.grpc.proto.ModelReadyRequest;
+import dev.levee.server.grpc.proto.ServerLiveResponse;
+import dev.levee.server.grpc.proto.ServerReadyResponse;
+import io.vertx.core.buffer.Buffer;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/** The gateway's reading of gRPC request messages, checked against protobuf-java's own encoding. */
+class GrpcMessagesTest {
+
+    private static Buffer frame(MessageLite message) {
+        byte[] bytes = message.toByteArray();
+        return Buffer.buffer().appendByte((byte) 0).appendInt(bytes.length).appendBytes(bytes);
+    }
+
+    private static ModelInferRequest.Builder infer() {
+        return ModelInferRequest.newBuilder()
+                .setId("request-1")
+                .putParameters("tag", InferParameter.newBuilder().setInt64Param(7).build())
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder()
+                        .setName("INPUT0").setDatatype("FP32").addShape(1).addShape(2)
+                        .setContents(InferTensorContents.newBuilder().addFp32Contents(1).addFp32Contents(2)))
+                .addRawInputContents(ByteString.copyFrom(new byte[300]));
+    }
+
+    @Test
+    void modelAndVersionComeFromTheMessage() {
+        Buffer body = frame(infer().setModelName("synthetic").setModelVersion("3").build());
+        assertThat(GrpcMessages.modelKey(body)).contains(new ModelKey("synthetic", "3"));
+        assertThat(GrpcMessages.modelKey(frame(infer().setModelName("m").build()))).contains(new ModelKey("m", ""));
+        Buffer ready = frame(ModelReadyRequest.newBuilder().setName("other").build());
+        assertThat(GrpcMessages.modelKey(ready)).contains(new ModelKey("other", ""));
+    }
+
+    @Test
+    void fieldsAfterTheTensorsAreFound() {
+        // protobuf-java writes fields in number order, so put the name after the tensors by hand.
+        byte[] tensors = infer().build().toByteArray();
+        byte[] name = ModelInferRequest.newBuilder().setModelName("late").build().toByteArray();
+        byte[] message = Arrays.copyOf(tensors, tensors.length + name.length);
+        System.arraycopy(name, 0, message, tensors.length, name.length);
+        Buffer body = Buffer.buffer().appendByte((byte) 0).appendInt(message.length).appendBytes(message);
+        assertThat(GrpcMessages.modelKey(body)).contains(new ModelKey("late", ""));
+    }
+
+    @Test
+    void unreadableMessagesNameNoModel() {
+        Buffer valid = frame(infer().setModelName("synthetic").build());
+        assertThat(GrpcMessages.modelKey(frame(infer().build()))).as("no model name").isEmpty();
+        Buffer compressed = valid.copy();
+        compressed.setByte(0, (byte) 1);
+        assertThat(GrpcMessages.modelKey(compressed)).as("compressed").isEmpty();
+        assertThat(GrpcMessages.modelKey(valid.getBuffer(0, valid.length() - 10))).as("cut short").isEmpty();
+        assertThat(GrpcMessages.modelKey(Buffer.buffer(new byte[] {0, 0, 0, 0, 3, (byte) 0xff, (byte) 0xff, 7})))
+                .as("garbage").isEmpty();
+        assertThat(GrpcMessages.modelKey(Buffer.buffer())).isEmpty();
+    }
+
+    @Test
+    void booleanMessagesParseAsHealthResponses() throws Exception {
+        Buffer live = GrpcMessages.booleanMessage(true);
+        assertThat(live.getByte(0)).isZero();
+        assertThat(live.getInt(1)).isEqualTo(live.length() - 5);
+        assertThat(ServerLiveResponse.parseFrom(live.getBytes(5, live.length())).getLive()).isTrue();
+        Buffer notReady = GrpcMessages.booleanMessage(false);
+        assertThat(ServerReadyResponse.parseFrom(notReady.getBytes(5, notReady.length())).getReady()).isFalse();
+        assertThat(notReady.getInt(1)).isZero();
+    }
+
+    @Test
+    void statusesMapBothWays() {
+        assertThat(GrpcForwarding.httpStatus(14)).isEqualTo(503);
+        assertThat(GrpcForwarding.httpStatus(13)).isEqualTo(500);
+        assertThat(GrpcForwarding.httpStatus(5)).isEqualTo(404);
+        assertThat(GrpcForwarding.httpStatus(4)).isEqualTo(504);
+        assertThat(GrpcForwarding.httpStatus(3)).isEqualTo(400);
+        assertThat(GrpcForwarding.httpStatus(0)).isEqualTo(200);
+        for (int status : new int[] {400, 404, 413, 500, 503, 504}) {
+            assertThat(GrpcForwarding.httpStatus(GrpcForwarding.grpcCode(status))).as("status " + status)
+                    .isEqualTo(status);
+        }
+        assertThat(GrpcForwarding.percentEncode("50% done: ünïcode")).isEqualTo("50%25 done: %C3%BCn%C3%AFcode");
+    }
+}
