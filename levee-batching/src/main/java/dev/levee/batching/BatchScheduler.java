@@ -51,6 +51,8 @@ public final class BatchScheduler implements AutoCloseable {
     private final Model model;
     private final String name;
     private final int maxBatchSize;
+    /** Rows at which a forming batch stops taking requests; at most the max batch size. */
+    private final int preferredBatchSize;
     private final long maxQueueDelayNanos;
     private final int maxQueueSize;
     private final long defaultTimeoutNanos;
@@ -91,6 +93,8 @@ public final class BatchScheduler implements AutoCloseable {
         this.listener = requireNonNull(listener, "listener");
         this.deadlineTimer = requireNonNull(deadlineTimer, "deadlineTimer");
         this.maxBatchSize = model.batching() ? loaded.config().maxBatchSize() : 1;
+        int preferred = loaded.config().preferredBatchSize();
+        this.preferredBatchSize = preferred > 0 ? Math.min(preferred, maxBatchSize) : maxBatchSize;
         this.maxQueueDelayNanos = loaded.config().maxQueueDelay().toNanos();
         this.maxQueueSize = loaded.config().maxQueueSize();
         this.defaultTimeoutNanos = loaded.config().defaultTimeout().toNanos();
@@ -114,7 +118,7 @@ public final class BatchScheduler implements AutoCloseable {
      * input, so admission has service time estimates before the first request arrives.
      */
     private void calibrate() {
-        for (int rows : new int[] {1, maxBatchSize}) {
+        for (int rows : new int[] {1, preferredBatchSize}) {
             for (int run = 0; run < WARMUP_RUNS; run++) {
                 long start = clock.nanoTime();
                 boolean ran;
@@ -134,7 +138,7 @@ public final class BatchScheduler implements AutoCloseable {
             }
         }
         log.debug("model {} calibrated: {} ns for 1 row, {} ns for {} rows", name, serviceTime.batchNanos(1),
-                serviceTime.batchNanos(maxBatchSize), maxBatchSize);
+                serviceTime.batchNanos(preferredBatchSize), preferredBatchSize);
     }
 
     /**
@@ -230,8 +234,9 @@ public final class BatchScheduler implements AutoCloseable {
 
     /** Guarded by {@link #lock}. The queue as a request of {@code rows} rows finds it on arrival. */
     private QueueState queueState(int rows) {
-        long drainNanos = serviceTime.drainNanos(queuedRows, maxBatchSize, workers.size());
-        long ownBatchNanos = serviceTime.batchNanos(Math.min(maxBatchSize, queuedRows % maxBatchSize + rows));
+        long drainNanos = serviceTime.drainNanos(queuedRows, preferredBatchSize, workers.size());
+        long ownBatchNanos = serviceTime.batchNanos(
+                Math.max(rows, Math.min(preferredBatchSize, queuedRows % preferredBatchSize + rows)));
         return new QueueState(queue.size(), maxQueueSize, drainNanos, ownBatchNanos, targetQueueDelayNanos);
     }
 
@@ -296,7 +301,7 @@ public final class BatchScheduler implements AutoCloseable {
                 }
                 // No request joins a draining queue, so waiting for more would only delay the batch.
                 long waitNanos = draining ? 0 : head.enqueuedNanos + maxQueueDelayNanos - now;
-                if (waitNanos <= 0 || compatibleRows(head) >= maxBatchSize) {
+                if (waitNanos <= 0 || compatibleRows(head) >= preferredBatchSize) {
                     List<Pending> batch = takeBatch(head, now);
                     if (batch.isEmpty()) {
                         // An empty list means "closed" to the worker; look at the queue again instead.
@@ -334,7 +339,7 @@ public final class BatchScheduler implements AutoCloseable {
         for (Pending pending : queue) {
             if (pending.key.equals(head.key) && !pending.future.isDone()) {
                 rows += pending.rows;
-                if (rows >= maxBatchSize) {
+                if (rows >= preferredBatchSize) {
                     break;
                 }
             }
@@ -354,7 +359,8 @@ public final class BatchScheduler implements AutoCloseable {
             }
             boolean finished = pending.future.isDone();
             boolean expired = !finished && pending.request.deadlineNanos() <= now;
-            if (!finished && !expired && rows + pending.rows > maxBatchSize) {
+            // A request larger than the preferred size still runs, alone: the head always fits.
+            if (!finished && !expired && rows > 0 && rows + pending.rows > preferredBatchSize) {
                 break;
             }
             // Out of the queue before any future completes: completion callbacks run on this

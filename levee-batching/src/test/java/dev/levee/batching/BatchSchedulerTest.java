@@ -48,9 +48,14 @@ class BatchSchedulerTest {
     private BatchScheduler scheduler;
 
     private BatchScheduler start(int maxBatchSize, int maxQueueSize, Duration maxQueueDelay) {
+        return start(maxBatchSize, 0, maxQueueSize, maxQueueDelay);
+    }
+
+    private BatchScheduler start(int maxBatchSize, int preferredBatchSize, int maxQueueSize, Duration maxQueueDelay) {
         model = new SyntheticModel("m", "1", gate, null);
         ModelConfig config = ModelConfig.defaults("m", "synthetic")
                 .withMaxBatchSize(maxBatchSize)
+                .withPreferredBatchSize(preferredBatchSize)
                 .withMaxQueueSize(maxQueueSize)
                 .withMaxQueueDelay(maxQueueDelay);
         scheduler = new BatchScheduler(new LoadedModel(config, "1", model), clock, AdmissionPolicy.boundedQueue(),
@@ -130,6 +135,27 @@ class BatchSchedulerTest {
         assertThat(response.outputs().getFirst().data().elementCount()).isZero();
         assertThat(scheduler.queueDepth()).isZero();
         assertThat(batchSizes).isEmpty();
+    }
+
+    @Test
+    void batchesStopAtThePreferredSizeAndALargerRequestRunsAlone() throws Exception {
+        start(8, 2, 64, Duration.ZERO);
+        CompletableFuture<InferenceResponse> blocker = scheduler.submit(request(0));
+        awaitBatchStarted();
+        List<CompletableFuture<InferenceResponse>> singles = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            singles.add(scheduler.submit(request(i)));
+        }
+        CompletableFuture<InferenceResponse> large = scheduler.submit(request(9, 5, 2, InferenceRequest.NO_DEADLINE));
+        permits.release(10);
+        blocker.get(WAIT_SECONDS, TimeUnit.SECONDS);
+        for (int i = 0; i < singles.size(); i++) {
+            assertThat(firstValue(singles.get(i))).isEqualTo(i + 1f);
+        }
+        assertThat(large.get(WAIT_SECONDS, TimeUnit.SECONDS).outputs().getFirst().shape()).containsExactly(5, 2);
+        // The blocker, then two singles, then the third single (the large request does not fit
+        // beside it), then the large request alone.
+        assertThat(batchSizes).containsExactly(1, 2, 1, 1);
     }
 
     @Test

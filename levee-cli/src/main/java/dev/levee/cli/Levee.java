@@ -21,6 +21,16 @@ public final class Levee implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Levee()).execute(args));
+        CommandLine commandLine = new CommandLine(new Levee());
+        // A failure to start (port taken, missing folder, bad model) is reported as its message;
+        // the stack trace helps nobody who mistyped a path. LEVEE_DEBUG=1 shows it.
+        commandLine.setExecutionExceptionHandler((error, command, parsed) -> {
+            command.getErr().println("levee " + command.getCommandName() + ": " + error.getMessage());
+            if (System.getenv("LEVEE_DEBUG") != null) {
+                error.printStackTrace(command.getErr());
+            }
+            return 1;
+        });
+        System.exit(commandLine.execute(args));
     }
 }

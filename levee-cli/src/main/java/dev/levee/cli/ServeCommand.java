@@ -75,11 +75,11 @@ final class ServeCommand implements Callable<Integer> {
     String admission;
 
     @Option(names = "--max-batch-size", paramLabel = "N",
-            description = "Max sentences per batch of the built-in minilm model (default: "
-                    + ModelConfig.DEFAULT_MAX_BATCH_SIZE + "). 0 turns batching off, so each request runs "
-                    + "alone with all its sentences; 1 also runs requests alone but rejects any with more "
-                    + "than one sentence. With --model-repository, set max_batch_size in each model's "
-                    + "config.json instead.")
+            description = "Max sentences per request and per batch of the built-in minilm model (default: "
+                    + ModelConfig.DEFAULT_MAX_BATCH_SIZE + ", with batches formed up to 8). 0 turns batching "
+                    + "off, so each request runs alone with all its sentences; 1 also runs requests alone but "
+                    + "rejects any with more than one sentence. With --model-repository, set max_batch_size in "
+                    + "each model's config.json instead.")
     Integer maxBatchSize;
 
     @Option(names = "--drain-seconds", defaultValue = "5",

@@ -2,7 +2,9 @@ package dev.levee.gateway;
 
 import static java.util.Objects.requireNonNull;
 
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
@@ -11,6 +13,7 @@ import io.vertx.core.http.HttpVersion;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -102,9 +105,18 @@ public final class LeveeGateway implements AutoCloseable {
                 .setTcpNoDelay(true)
                 .setMaxInitialLineLength(8192);
         int requested = options.port() == 0 ? FREE_PORT_GROUP : options.port();
-        for (int i = 0; i < options.eventLoops(); i++) {
-            servers.add(await(vertx.createHttpServer(serverOptions).requestHandler(api).listen(requested)));
-        }
+        // One verticle instance per server puts each on its own event loop; servers created from
+        // this thread would share its one context. listen(port) alone would bind every interface.
+        List<HttpServer> started = new CopyOnWriteArrayList<>();
+        await(vertx.deployVerticle(() -> new VerticleBase() {
+            @Override
+            public Future<?> start() {
+                return vertx.createHttpServer(serverOptions).requestHandler(api)
+                        .listen(requested, serverOptions.getHost())
+                        .onSuccess(started::add);
+            }
+        }, new DeploymentOptions().setInstances(options.eventLoops())));
+        servers.addAll(started);
         int bound = servers.getFirst().actualPort();
         for (HttpServer server : servers) {
             if (server.actualPort() != bound) {

@@ -13,7 +13,10 @@ import java.util.Map;
  *
  * @param name the model name, which is its folder's name
  * @param platform how the model runs: {@code onnx}, {@code text_embedding} or {@code synthetic}
- * @param maxBatchSize largest number of rows in one batch; 0 turns batching off
+ * @param maxBatchSize largest number of rows in one batch, and so in one request; 0 turns batching off
+ * @param preferredBatchSize rows at which the scheduler stops adding requests to a batch, when
+ *     smaller than the max: larger batches would cost latency for little throughput. A request
+ *     with more rows still runs, alone. 0 means the max batch size
  * @param maxQueueDelay longest time the first request of a batch waits for others to join it
  * @param maxQueueSize most requests that may wait in the queue; more are rejected with 503
  * @param instanceCount number of model instances, each running one batch at a time
@@ -27,6 +30,7 @@ public record ModelConfig(
         String name,
         String platform,
         int maxBatchSize,
+        int preferredBatchSize,
         Duration maxQueueDelay,
         int maxQueueSize,
         int instanceCount,
@@ -51,6 +55,10 @@ public record ModelConfig(
         parameters = Map.copyOf(parameters);
         if (maxBatchSize < 0) {
             throw new IllegalArgumentException("max_batch_size: " + maxBatchSize + " (expected: >= 0)");
+        }
+        if (preferredBatchSize < 0) {
+            throw new IllegalArgumentException(
+                    "preferred_batch_size: " + preferredBatchSize + " (expected: >= 0)");
         }
         if (maxQueueDelay.isNegative()) {
             throw new IllegalArgumentException(
@@ -77,7 +85,7 @@ public record ModelConfig(
 
     /** Returns a configuration with the defaults for everything but the name and platform. */
     public static ModelConfig defaults(String name, String platform) {
-        return new ModelConfig(name, platform, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY,
+        return new ModelConfig(name, platform, DEFAULT_MAX_BATCH_SIZE, 0, DEFAULT_MAX_QUEUE_DELAY,
                 DEFAULT_MAX_QUEUE_SIZE, 1, 0, Duration.ZERO, DEFAULT_TARGET_QUEUE_DELAY, Map.of(),
                 VersionPolicy.LATEST_ONE);
     }
@@ -92,6 +100,7 @@ public record ModelConfig(
         }
         String platform = "onnx";
         int maxBatchSize = DEFAULT_MAX_BATCH_SIZE;
+        int preferredBatchSize = 0;
         long maxQueueDelayMicros = DEFAULT_MAX_QUEUE_DELAY.toNanos() / 1000;
         int maxQueueSize = DEFAULT_MAX_QUEUE_SIZE;
         int instanceCount = 1;
@@ -107,6 +116,7 @@ public record ModelConfig(
             switch (field.getKey()) {
                 case "platform" -> platform = value.asText();
                 case "max_batch_size" -> maxBatchSize = intField(name, field.getKey(), value);
+                case "preferred_batch_size" -> preferredBatchSize = intField(name, field.getKey(), value);
                 case "max_queue_delay_ms" -> maxQueueDelayMicros = Math.round(value.asDouble() * 1000);
                 case "max_queue_size" -> maxQueueSize = intField(name, field.getKey(), value);
                 case "instance_count" -> instanceCount = intField(name, field.getKey(), value);
@@ -121,7 +131,8 @@ public record ModelConfig(
                         "config.json of model " + name + ": unknown field '" + field.getKey() + "'");
             }
         }
-        return new ModelConfig(name, platform, maxBatchSize, Duration.ofNanos(maxQueueDelayMicros * 1000),
+        return new ModelConfig(name, platform, maxBatchSize, preferredBatchSize,
+                Duration.ofNanos(maxQueueDelayMicros * 1000),
                 maxQueueSize, instanceCount, intraOpThreads, defaultTimeout, targetQueueDelay, parameters,
                 versionPolicy);
     }
@@ -135,44 +146,49 @@ public record ModelConfig(
     }
 
     public ModelConfig withMaxBatchSize(int size) {
-        return new ModelConfig(name, platform, size, maxQueueDelay, maxQueueSize, instanceCount,
+        return new ModelConfig(name, platform, size, preferredBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
+                intraOpThreads, defaultTimeout, targetQueueDelay, parameters, versionPolicy);
+    }
+
+    public ModelConfig withPreferredBatchSize(int size) {
+        return new ModelConfig(name, platform, maxBatchSize, size, maxQueueDelay, maxQueueSize, instanceCount,
                 intraOpThreads, defaultTimeout, targetQueueDelay, parameters, versionPolicy);
     }
 
     public ModelConfig withMaxQueueSize(int size) {
-        return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, size, instanceCount,
+        return new ModelConfig(name, platform, maxBatchSize, preferredBatchSize, maxQueueDelay, size, instanceCount,
                 intraOpThreads, defaultTimeout, targetQueueDelay, parameters, versionPolicy);
     }
 
     public ModelConfig withMaxQueueDelay(Duration delay) {
-        return new ModelConfig(name, platform, maxBatchSize, delay, maxQueueSize, instanceCount,
+        return new ModelConfig(name, platform, maxBatchSize, preferredBatchSize, delay, maxQueueSize, instanceCount,
                 intraOpThreads, defaultTimeout, targetQueueDelay, parameters, versionPolicy);
     }
 
     public ModelConfig withInstanceCount(int count) {
-        return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, count,
+        return new ModelConfig(name, platform, maxBatchSize, preferredBatchSize, maxQueueDelay, maxQueueSize, count,
                 intraOpThreads, defaultTimeout, targetQueueDelay, parameters, versionPolicy);
     }
 
     public ModelConfig withDefaultTimeout(Duration timeout) {
-        return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
-                intraOpThreads, timeout, targetQueueDelay, parameters, versionPolicy);
+        return new ModelConfig(name, platform, maxBatchSize, preferredBatchSize, maxQueueDelay, maxQueueSize,
+                instanceCount, intraOpThreads, timeout, targetQueueDelay, parameters, versionPolicy);
     }
 
     public ModelConfig withTargetQueueDelay(Duration delay) {
-        return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
-                intraOpThreads, defaultTimeout, delay, parameters, versionPolicy);
+        return new ModelConfig(name, platform, maxBatchSize, preferredBatchSize, maxQueueDelay, maxQueueSize,
+                instanceCount, intraOpThreads, defaultTimeout, delay, parameters, versionPolicy);
     }
 
     public ModelConfig withParameter(String key, String value) {
         Map<String, String> copy = new HashMap<>(parameters);
         copy.put(key, value);
-        return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
-                intraOpThreads, defaultTimeout, targetQueueDelay, copy, versionPolicy);
+        return new ModelConfig(name, platform, maxBatchSize, preferredBatchSize, maxQueueDelay, maxQueueSize,
+                instanceCount, intraOpThreads, defaultTimeout, targetQueueDelay, copy, versionPolicy);
     }
 
     public ModelConfig withVersionPolicy(VersionPolicy policy) {
-        return new ModelConfig(name, platform, maxBatchSize, maxQueueDelay, maxQueueSize, instanceCount,
-                intraOpThreads, defaultTimeout, targetQueueDelay, parameters, policy);
+        return new ModelConfig(name, platform, maxBatchSize, preferredBatchSize, maxQueueDelay, maxQueueSize,
+                instanceCount, intraOpThreads, defaultTimeout, targetQueueDelay, parameters, policy);
     }
 }

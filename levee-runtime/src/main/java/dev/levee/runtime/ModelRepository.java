@@ -283,13 +283,13 @@ public final class ModelRepository {
      * Serving settings of the built-in minilm model. On one ONNX Runtime thread, a batch of 8 short
      * sentences already reaches about 97% of the throughput of a batch of 32 (282 against 290
      * sentences/s, CeilingBenchmark on the 2-core development machine), at a quarter of the batch's
-     * service time; so batches stop at 8, and the queue delay target is about one such batch. Under
-     * overload an answer then waits for the batch running, the queue and its own batch: well under
-     * a 150 ms objective.
+     * service time; so batches are formed up to 8 sentences, while one request may still carry up
+     * to 32. The queue delay target is about one batch of 8: under overload an answer waits for the
+     * batch running, the queue and its own batch, well under a 150 ms objective.
      */
     public static ModelConfig miniLmConfig() {
         return ModelConfig.defaults(MINILM, "text_embedding")
-                .withMaxBatchSize(8)
+                .withPreferredBatchSize(8)
                 .withTargetQueueDelay(java.time.Duration.ofMillis(30));
     }
 

@@ -185,7 +185,9 @@ public final class LeveeNode implements AutoCloseable {
         await(vertx.deployVerticle(() -> new VerticleBase() {
             @Override
             public Future<?> start() {
-                return vertx.createHttpServer(serverOptions).requestHandler(handler).listen(requested)
+                // listen(port) alone would bind every interface whatever the options' host says.
+                return vertx.createHttpServer(serverOptions).requestHandler(handler)
+                        .listen(requested, serverOptions.getHost())
                         .onSuccess(started::add);
             }
         }, new DeploymentOptions().setInstances(eventLoops)));
