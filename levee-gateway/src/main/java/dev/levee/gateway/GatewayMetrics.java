@@ -100,7 +100,8 @@ public final class GatewayMetrics {
         String name = node.address().toString();
         List<Meter> meters = new ArrayList<>();
         meters.add(Gauge.builder("levee.gateway.node.load", node, Node::estimatedLoad)
-                .description("A node's load as the gateway estimates it: its latest report plus attempts sent since")
+                .description("A node's load as the gateway estimates it: its latest report plus attempts sent since, "
+                        + "or the attempts in flight when more")
                 .tag("node", name)
                 .register(registry));
         meters.add(Gauge.builder("levee.gateway.node.inflight", node, Node::inFlight)

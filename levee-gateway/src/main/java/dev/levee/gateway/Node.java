@@ -75,9 +75,14 @@ final class Node {
         return inFlight;
     }
 
-    /** Returns the node's load as the gateway estimates it: the latest report plus attempts sent since. */
+    /**
+     * Returns the node's load as the gateway estimates it: the latest report plus attempts sent
+     * since, or this gateway's attempts in flight when those are more. Over a slow link, attempts
+     * still on their way to the node, or whose responses are on their way back, are missing from
+     * its report.
+     */
     synchronized int estimatedLoad() {
-        return reportedLoad + inFlightSinceReport;
+        return Math.max(reportedLoad + inFlightSinceReport, inFlight);
     }
 
     /**

@@ -58,14 +58,30 @@ class RoutingPolicyTest {
         assertThat(a.estimatedLoad()).isEqualTo(4);
         assertThat(chosen(policy(new ScriptedRandom(0, 0)).pick(List.of(a, b), MODEL, Set.of()))).isSameAs(b);
 
-        a.report(new NodeLoad(1, true));
-        assertThat(a.estimatedLoad()).as("a report replaces the count").isEqualTo(1);
+        a.report(new NodeLoad(3, true));
+        assertThat(a.estimatedLoad()).as("a report replaces the count").isEqualTo(3);
         a.attemptFinished(first);
-        assertThat(a.estimatedLoad()).as("an attempt sent before the report is in the report").isEqualTo(1);
+        assertThat(a.estimatedLoad()).as("an attempt sent before the report is in the report").isEqualTo(3);
         long third = a.attemptStarted();
-        assertThat(a.estimatedLoad()).isEqualTo(2);
+        assertThat(a.estimatedLoad()).isEqualTo(4);
         a.attemptFinished(third);
-        assertThat(a.estimatedLoad()).isEqualTo(1);
+        assertThat(a.estimatedLoad()).isEqualTo(3);
+    }
+
+    @Test
+    void attemptsInFlightAreTheLeastLoad() {
+        Node distant = servingNode(1, 0);
+        Node near = servingNode(2, 1);
+        clock.advance(RAMP_UP);
+        for (int i = 0; i < 3; i++) {
+            distant.attemptStarted();
+        }
+        // Over a slow link the node reports itself idle while three attempts are still on their way to it.
+        distant.report(new NodeLoad(0, true));
+        assertThat(distant.estimatedLoad()).isEqualTo(3);
+        // Costs: distant (3 + 1) / 1 = 4; near (1 + 1) / 1 = 2.
+        assertThat(chosen(policy(new ScriptedRandom(0, 0)).pick(List.of(distant, near), MODEL, Set.of())))
+                .isSameAs(near);
     }
 
     @Test
