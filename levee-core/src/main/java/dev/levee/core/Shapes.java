@@ -38,7 +38,15 @@ public final class Shapes {
         return true;
     }
 
+    /** Dimensions written out by {@link #format}; longer shapes are cut, so messages stay short. */
+    private static final int MAX_FORMATTED_DIMENSIONS = 16;
+
+    /** Formats a shape as {@code [2, 384]}; a shape of more than 16 dimensions is cut after the 16th. */
     public static String format(long[] shape) {
-        return Arrays.toString(shape);
+        if (shape.length <= MAX_FORMATTED_DIMENSIONS) {
+            return Arrays.toString(shape);
+        }
+        String head = Arrays.toString(Arrays.copyOf(shape, MAX_FORMATTED_DIMENSIONS));
+        return head.substring(0, head.length() - 1) + ", ... (" + shape.length + " dimensions)]";
     }
 }

@@ -80,6 +80,10 @@ public final class RequestValidator {
                     + " (expected: " + Shapes.format(expected) + ", where -1 is any size)");
         }
         long expectedCount = Shapes.elementCount(shape);
+        if (expectedCount < 0) {
+            throw InferenceException.invalid("input '" + name + "' has shape " + Shapes.format(shape)
+                    + ", whose element count overflows a 64-bit integer");
+        }
         long actualCount = input.data().elementCount();
         if (expectedCount != actualCount) {
             throw InferenceException.invalid("input '" + name + "' has shape " + Shapes.format(shape)

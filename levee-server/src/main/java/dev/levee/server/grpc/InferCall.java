@@ -15,6 +15,8 @@ import dev.levee.server.grpc.proto.ModelInferRequest;
 import dev.levee.server.grpc.proto.ModelInferResponse;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.StreamResetException;
 import io.vertx.grpc.common.MessageSizeOverflowException;
 import io.vertx.grpc.server.GrpcServerRequest;
 import java.util.Locale;
@@ -76,7 +78,7 @@ final class InferCall {
 
     void start() {
         call.errorHandler(error -> clientGone());
-        call.exceptionHandler(error -> clientGone());
+        call.exceptionHandler(this::readFailed);
         call.response().exceptionHandler(error -> clientGone());
         call.invalidMessageHandler(invalid -> fail(invalid instanceof MessageSizeOverflowException overflow
                 ? InferenceException.of(ErrorKind.PAYLOAD_TOO_LARGE, "request message of " + overflow.messageSize()
@@ -216,6 +218,25 @@ final class InferCall {
      */
     private void reportLoad() {
         call.response().headers().set(LOAD_KEY, state.load(registry).headerValue());
+    }
+
+    /**
+     * Handles a failure while the request is read: a reset stream or closed connection means the
+     * client went away; anything else is taken as a malformed request and gets INVALID_ARGUMENT
+     * rather than no answer.
+     *
+     * <p>NOTE: a message whose frame is flagged compressed while the call names no
+     * {@code grpc-encoding} fails inside Vert.x 5.0.7's deframer, which throws to the event loop
+     * instead of to this handler, so that call gets no answer until the client's deadline.
+     */
+    private void readFailed(Throwable error) {
+        if (error instanceof StreamResetException || error instanceof HttpClosedException) {
+            clientGone();
+            return;
+        }
+        log.debug("[{}] ModelInfer request could not be read", requestId, error);
+        fail(InferenceException.invalid("request message could not be read (" + error.getClass().getSimpleName()
+                + ")"));
     }
 
     /** Drops the request from its queue because the client cancelled the call or its connection closed. */

@@ -52,9 +52,16 @@ final class UnaryCalls {
     }
 
     /** Ends the call with the status that {@link GrpcStatuses} maps the error's kind to. */
+    private static final int MAX_MESSAGE_LENGTH = 2000;
+
     static void fail(GrpcServerResponse<?, ?> response, InferenceException error) {
         error.retryAfterSeconds().ifPresent(seconds ->
                 response.trailers().set(RETRY_PUSHBACK_TRAILER, Long.toString(seconds * 1000)));
-        response.status(GrpcStatuses.of(error.kind())).statusMessage(error.getMessage()).end();
+        String message = error.getMessage();
+        // A status message quoting a huge input would be as large; clients need only its start.
+        if (message.length() > MAX_MESSAGE_LENGTH) {
+            message = message.substring(0, MAX_MESSAGE_LENGTH) + "...";
+        }
+        response.status(GrpcStatuses.of(error.kind())).statusMessage(message).end();
     }
 }

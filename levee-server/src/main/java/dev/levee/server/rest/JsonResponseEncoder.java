@@ -72,7 +72,13 @@ public final class JsonResponseEncoder {
         });
     }
 
+    /** Longest error message sent; longer ones, such as one quoting a huge input, are cut. */
+    private static final int MAX_ERROR_LENGTH = 2000;
+
     public static byte[] error(String message) {
+        if (message.length() > MAX_ERROR_LENGTH) {
+            message = message.substring(0, MAX_ERROR_LENGTH) + "...";
+        }
         return object(Map.of("error", message));
     }
 
