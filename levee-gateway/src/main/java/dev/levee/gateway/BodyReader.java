@@ -29,7 +29,9 @@ final class BodyReader {
                 return;
             }
         }
-        Buffer body = Buffer.buffer(declaredLength > 0 ? (int) declaredLength : 256);
+        // The declared length only sizes the first allocation, up to 64 KiB: a client that declares
+        // a large body and sends none must not make the gateway reserve it.
+        Buffer body = Buffer.buffer(declaredLength > 0 ? (int) Math.min(declaredLength, 64 * 1024) : 256);
         boolean[] failed = {false};
         request.handler(chunk -> {
             if (failed[0]) {

@@ -26,6 +26,7 @@ import org.slf4j.LoggerFactory;
  * servers, all built and wired here.
  */
 public final class LeveeGateway implements AutoCloseable {
+    private static final int IDLE_TIMEOUT_SECONDS = 60;
     private static final Logger log = LoggerFactory.getLogger(LeveeGateway.class);
     private static final long START_TIMEOUT_SECONDS = 30;
     /** Vert.x shares one free port between servers that ask for the same negative port. */
@@ -103,7 +104,9 @@ public final class LeveeGateway implements AutoCloseable {
                 .setHost(options.host())
                 .setHttp2ClearTextEnabled(true)
                 .setTcpNoDelay(true)
-                .setMaxInitialLineLength(8192);
+                .setMaxInitialLineLength(8192)
+                // Idle or stalled clients cannot hold connections and buffers forever.
+                .setIdleTimeout(IDLE_TIMEOUT_SECONDS);
         int requested = options.port() == 0 ? FREE_PORT_GROUP : options.port();
         // One verticle instance per server puts each on its own event loop; servers created from
         // this thread would share its one context. listen(port) alone would bind every interface.
