@@ -26,10 +26,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The queue and batching loop of one model version. {@link #submit} validates a request, asks the
+ * The queue and batching loop of one model version. {@link #submit} validates a request, consults the
  * {@link AdmissionPolicy} and either queues it or fails it at once. One worker thread per model
  * instance takes the oldest request, waits up to the max queue delay for compatible requests to
- * join it up to the max batch size, runs the batch and completes each request's future with its
+ * join it up to the preferred batch size, runs the batch and completes each request's future with its
  * own rows.
  *
  * <p>A request leaves the queue without running when its future completes first: cancelled
@@ -384,7 +384,7 @@ public final class BatchScheduler implements AutoCloseable {
         return batch;
     }
 
-    /** Fails a request with DEADLINE_EXCEEDED unless it already has its answer. */
+    /** Fails a request with DEADLINE_EXCEEDED unless its future is already complete. */
     private void expire(Pending pending) {
         if (pending.future.completeExceptionally(expiredError())) {
             listener.expired(name);

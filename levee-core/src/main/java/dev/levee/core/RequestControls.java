@@ -15,7 +15,7 @@ public final class RequestControls {
     /** Request parameter carrying the priority. */
     public static final String PRIORITY_PARAMETER = "priority";
 
-    /** Longest timeout accepted, so deadline arithmetic cannot overflow: one day. */
+    /** Maximum timeout, one day, so that deadline arithmetic cannot overflow. */
     private static final long MAX_TIMEOUT_NANOS = TimeUnit.DAYS.toNanos(1);
 
     private RequestControls() {}
@@ -68,7 +68,7 @@ public final class RequestControls {
                 where + ": '" + value + "' (expected: low or normal)"));
     }
 
-    /** The deadline for a request that arrived at {@code arrivalNanos} with the given timeout. */
+    /** Returns the deadline of a request that arrived at {@code arrivalNanos} with the given timeout. */
     public static long deadline(long arrivalNanos, long timeoutNanos) {
         return arrivalNanos + timeoutNanos;
     }

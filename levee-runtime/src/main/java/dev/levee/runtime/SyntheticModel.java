@@ -27,7 +27,7 @@ public final class SyntheticModel implements Model {
     public static final String INPUT = "INPUT0";
     public static final String OUTPUT = "OUTPUT0";
 
-    /** How a run spends its service time; tests replace the sleep with a gate they open. */
+    /** Service time of a run. Tests replace the sleep with a gate they open. */
     @FunctionalInterface
     public interface ServiceTime {
         void spend(List<InferenceRequest> batch) throws InterruptedException;
@@ -62,7 +62,7 @@ public final class SyntheticModel implements Model {
         this(name, version, serviceTime, failMarker, Clock.SYSTEM);
     }
 
-    /** A synthetic model that checks each request's deadline against {@code clock} when its batch starts. */
+    /** Creates a synthetic model that checks each request's deadline against {@code clock} when its batch starts. */
     public SyntheticModel(String name, String version, ServiceTime serviceTime, Float failMarker, Clock clock) {
         this.clock = clock;
         this.metadata = new ModelMetadata(name, List.of(version), "synthetic",

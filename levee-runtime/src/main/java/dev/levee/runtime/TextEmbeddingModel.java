@@ -45,7 +45,7 @@ public final class TextEmbeddingModel implements Model {
     /**
      * Bytes of one text handed to the tokenizer. The tokenizer reads a whole text before it
      * truncates to {@link #MAX_TOKENS}, so a text of megabytes would hold the model instance for
-     * seconds. 64 KiB holds the first 256 tokens unless they average more than 256 bytes each,
+     * seconds. 64 KiB contains the first 256 tokens unless they average more than 256 bytes each,
      * which only words too long for the vocabulary reach (each becomes one unknown-word token).
      */
     static final int MAX_TEXT_BYTES = 64 * 1024;

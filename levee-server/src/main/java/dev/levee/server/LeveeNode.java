@@ -185,7 +185,7 @@ public final class LeveeNode implements AutoCloseable {
         await(vertx.deployVerticle(() -> new VerticleBase() {
             @Override
             public Future<?> start() {
-                // listen(port) alone would bind every interface whatever the options' host says.
+                // listen(port) alone would bind every interface whatever host the options set.
                 return vertx.createHttpServer(serverOptions).requestHandler(handler)
                         .listen(requested, serverOptions.getHost())
                         .onSuccess(started::add);
