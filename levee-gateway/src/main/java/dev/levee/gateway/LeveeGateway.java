@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,11 +63,11 @@ public final class LeveeGateway implements AutoCloseable {
         requireNonNull(options, "options");
         requireNonNull(source, "source");
         Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops()));
+        List<NodeClient> clients = new CopyOnWriteArrayList<>();
         try {
-            NodeClient client = new NodeClient(vertx, HttpVersion.HTTP_1_1, options.connectionsPerNode(),
-                    options.connectTimeout().toMillis());
-            // HTTP/2 multiplexes calls, so two connections per node are enough.
-            NodeClient grpcClient = new NodeClient(vertx, HttpVersion.HTTP_2, 2, options.connectTimeout().toMillis());
+            // Readiness checks have a client of their own; requests use the client of their event loop.
+            NodeClient checkClient = new NodeClient(vertx, HttpVersion.HTTP_1_1, 2, options.connectTimeout().toMillis());
+            clients.add(checkClient);
             NodeTable table = new NodeTable();
             TrackedModels models = new TrackedModels();
             GatewayMetrics metrics = new GatewayMetrics(options.clock(), options.rampUp());
@@ -74,7 +75,7 @@ public final class LeveeGateway implements AutoCloseable {
                     options.clock());
             metrics.watchRetryBudget(budget);
             RoutingPolicy policy = new RoutingPolicy(options.rampUp(), options.clock(), ThreadLocalRandom::current);
-            HealthChecker health = new HealthChecker(vertx, table, models, client, options);
+            HealthChecker health = new HealthChecker(vertx, table, models, checkClient, options);
             NodeDiscovery discovery = new NodeDiscovery(vertx, source, table, options.discoveryInterval(), change -> {
                 change.removed().forEach(metrics::unwatch);
                 for (Node node : change.added()) {
@@ -85,20 +86,31 @@ public final class LeveeGateway implements AutoCloseable {
             discovery.resolveNow();
             health.start();
             discovery.start();
-            Proxy proxy = new Proxy(table, policy, budget, client, grpcClient, health, models, metrics, options);
+            // Each event loop gets its own clients, created on it: a connection then carries only
+            // requests of the event loop it belongs to, and no attempt crosses between threads.
+            int connectionsPerLoop = Math.ceilDiv(options.connectionsPerNode(), options.eventLoops());
+            Supplier<GatewayApi> perEventLoop = () -> {
+                NodeClient restClient = new NodeClient(vertx, HttpVersion.HTTP_1_1, connectionsPerLoop,
+                        options.connectTimeout().toMillis());
+                // HTTP/2 multiplexes calls, so one connection per node and event loop is enough.
+                NodeClient grpcClient = new NodeClient(vertx, HttpVersion.HTTP_2, 1, options.connectTimeout().toMillis());
+                clients.add(restClient);
+                clients.add(grpcClient);
+                return new GatewayApi(new Proxy(table, policy, budget, restClient, grpcClient, health, models, metrics,
+                        options));
+            };
             List<HttpServer> servers = new ArrayList<>();
-            int port = listen(vertx, options, new GatewayApi(proxy), servers);
+            int port = listen(vertx, options, perEventLoop, servers);
             log.info("Levee gateway serving REST and gRPC at http://{}:{} in front of nodes {}", options.host(), port,
                     table.nodes());
-            return new LeveeGateway(vertx, List.of(client, grpcClient), discovery, health, table, metrics, servers,
-                    port);
+            return new LeveeGateway(vertx, clients, discovery, health, table, metrics, servers, port);
         } catch (IOException | RuntimeException e) {
             vertx.close();
             throw e;
         }
     }
 
-    private static int listen(Vertx vertx, GatewayOptions options, GatewayApi api, List<HttpServer> servers)
+    private static int listen(Vertx vertx, GatewayOptions options, Supplier<GatewayApi> api, List<HttpServer> servers)
             throws IOException {
         HttpServerOptions serverOptions = new HttpServerOptions()
                 .setHost(options.host())
@@ -114,7 +126,7 @@ public final class LeveeGateway implements AutoCloseable {
         await(vertx.deployVerticle(() -> new VerticleBase() {
             @Override
             public Future<?> start() {
-                return vertx.createHttpServer(serverOptions).requestHandler(api)
+                return vertx.createHttpServer(serverOptions).requestHandler(api.get())
                         .listen(requested, serverOptions.getHost())
                         .onSuccess(started::add);
             }
