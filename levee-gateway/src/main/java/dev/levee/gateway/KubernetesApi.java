@@ -30,6 +30,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
@@ -166,6 +167,11 @@ final class KubernetesApi {
         } catch (ExecutionException e) {
             if (e.getCause() instanceof HttpTimeoutException) {
                 throw timedOut(uri);
+            }
+            if (e.getCause() instanceof SSLHandshakeException) {
+                throw new IOException("the TLS handshake with the Kubernetes API at " + config.apiServer()
+                        + " failed, so no request was sent; its certificate must be signed by a CA in "
+                        + config.caFile() + ": " + e.getCause().getMessage(), e.getCause());
             }
             throw new IOException("GET " + uri + " failed: " + e.getCause(), e.getCause());
         }
