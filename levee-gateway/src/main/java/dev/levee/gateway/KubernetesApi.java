@@ -173,7 +173,9 @@ final class KubernetesApi {
                         + " failed, so no request was sent; its certificate must be signed by a CA in "
                         + config.caFile() + ": " + e.getCause().getMessage(), e.getCause());
             }
-            throw new IOException("GET " + uri + " failed: " + e.getCause(), e.getCause());
+            Throwable cause = e.getCause();
+            String reason = cause.getMessage() == null ? "" : ": " + cause.getMessage();
+            throw new IOException("GET " + uri + " failed with " + cause.getClass().getSimpleName() + reason, cause);
         }
         return body(response, namespace, service, token.isPresent());
     }
