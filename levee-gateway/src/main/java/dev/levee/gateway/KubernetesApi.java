@@ -44,7 +44,7 @@ final class KubernetesApi {
     static final int PAGE_LIMIT = 500;
     /** Bound on the pages of one list, so that a server that always returns a next page cannot loop the gateway. */
     private static final int MAX_PAGES = 100;
-    /** Longest part of an API error body quoted in a message. */
+    /** Maximum characters of an API error body quoted in a message. */
     private static final int MAX_QUOTED_CHARS = 300;
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -61,7 +61,7 @@ final class KubernetesApi {
     /**
      * Creates a client for the API server of {@code config}; over https, it reads the CA file now.
      *
-     * @throws IOException when the CA file cannot be read or holds no certificate
+     * @throws IOException when the CA file cannot be read or contains no certificate
      */
     static KubernetesApi connect(KubernetesConfig config) throws IOException {
         requireNonNull(config, "config");
@@ -84,7 +84,7 @@ final class KubernetesApi {
                 trusted.setCertificateEntry("ca-" + index++, certificate);
             }
             if (index == 0) {
-                throw new IOException("the Kubernetes CA file " + config.caFile() + " holds no certificate");
+                throw new IOException("the Kubernetes CA file " + config.caFile() + " contains no certificate");
             }
             TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             trust.init(trusted);

@@ -10,7 +10,7 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * Where and how the gateway reaches the Kubernetes API for {@code k8s:} node entries.
+ * Settings with which the gateway reaches the Kubernetes API for {@code k8s:} node entries.
  * {@link #inCluster} gives the settings of a pod; tests and gateways outside a cluster set the
  * API server themselves.
  *

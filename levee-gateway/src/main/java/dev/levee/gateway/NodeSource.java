@@ -38,7 +38,7 @@ public interface NodeSource {
     /**
      * Parses a comma-separated list whose entries are {@code host:port}, {@code [ipv6]:port},
      * {@code dns:NAME[:PORT]} or {@code k8s:[NAMESPACE/]SERVICE[:PORT]}. A DNS entry stands for every
-     * address the name resolves to, each on the same port. A Kubernetes entry stands for the ready
+     * address the name resolves to, each on the same port. A Kubernetes entry means the ready
      * endpoints of the service's EndpointSlices; see {@link KubernetesService}. Both are resolved
      * again on every {@link #resolve()}. {@code kubernetes} is called only when a Kubernetes entry
      * is present.

@@ -40,13 +40,13 @@ sealed interface ServicePort {
             int number = text.length() <= 5 ? Integer.parseInt(text) : 0;
             if (number < 1 || number > 65535) {
                 throw new IllegalArgumentException(
-                        "node entry '" + entry + "' has port " + text + " (expected: 1 to 65535, or a port name)");
+                        "node entry '" + entry + "' has invalid port " + text + " (expected: 1 to 65535, or a name)");
             }
             return new Numbered(number);
         }
         if (!NAME.matcher(text).matches()) {
-            throw new IllegalArgumentException("node entry '" + entry + "' has port '" + text + "' (expected: a number "
-                    + "from 1 to 65535, or a port name of lowercase letters, digits and '-')");
+            throw new IllegalArgumentException("node entry '" + entry + "' has invalid port '" + text
+                    + "' (expected: a number from 1 to 65535, or a port name of lowercase letters, digits and '-')");
         }
         return new Named(text);
     }

@@ -69,7 +69,8 @@ class GatewayKubernetesDiscoveryTest {
         // A new ready endpoint joins and gets requests.
         api.put(sliceOf(second, null, null));
         awaitNodes(first, second);
-        // Until the gateway has seen the model ready on the new node, it prefers the node it knows.
+        // Until the gateway has seen the model ready on the new node, it prefers the node where it
+        // has seen the model ready.
         ModelKey model = new ModelKey("synthetic", "");
         awaitTrue(() -> cluster.gatewayNode(second).modelState(model) == Node.ModelState.READY,
                 "the gateway sees the model ready on the new node");

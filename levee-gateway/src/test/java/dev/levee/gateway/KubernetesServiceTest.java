@@ -122,7 +122,7 @@ class KubernetesServiceTest {
     }
 
     @Test
-    void portWithoutEntryPortIsHttpElseTheOnlyOne() throws Exception {
+    void defaultPortIsHttpElseOnlyPort() throws Exception {
         ObjectNode named = slice("levee", "nodes", "a", "IPv4",
                 List.of(port("metrics", 9090), port("http", 8000), port("grpc", 8001)), List.of(endpoint("10.0.0.1")));
         ObjectNode only = slice("levee", "nodes", "b", "IPv4", List.of(port("", 7000)), List.of(endpoint("10.0.0.2")));

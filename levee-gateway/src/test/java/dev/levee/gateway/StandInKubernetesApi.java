@@ -39,7 +39,7 @@ final class StandInKubernetesApi implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern LIST_PATH =
             Pattern.compile("/apis/discovery\\.k8s\\.io/v1/namespaces/([^/]+)/endpointslices");
-    /** Longest time a stalled request waits for its release. */
+    /** Maximum time a stalled request waits for its release. */
     private static final long STALL_SECONDS = 30;
 
     /** One request as the stand-in received it; {@code authorization} is empty when the header was absent. */
@@ -66,7 +66,8 @@ final class StandInKubernetesApi implements AutoCloseable {
 
     /** Starts a stand-in that speaks plain HTTP. */
     static StandInKubernetesApi http() throws IOException {
-        return new StandInKubernetesApi(HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0));
+        InetSocketAddress loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        return new StandInKubernetesApi(HttpServer.create(loopback, 0));
     }
 
     /** Starts a stand-in that speaks HTTPS with the certificate of {@code tls}. */
@@ -98,7 +99,7 @@ final class StandInKubernetesApi implements AutoCloseable {
         maxPageSize = size;
     }
 
-    /** Answers every list request with {@code status} and {@code body} until {@link #recover()}. */
+    /** Responds to every list request with {@code status} and {@code body} until {@link #recover()}. */
     void fail(int status, String body) {
         recover();
         failure = new Failure(status, body, null);
@@ -207,7 +208,8 @@ final class StandInKubernetesApi implements AutoCloseable {
             int equals = pair.indexOf('=');
             String name = equals < 0 ? pair : pair.substring(0, equals);
             String value = equals < 0 ? "" : pair.substring(equals + 1);
-            query.put(URLDecoder.decode(name, StandardCharsets.UTF_8), URLDecoder.decode(value, StandardCharsets.UTF_8));
+            query.put(URLDecoder.decode(name, StandardCharsets.UTF_8),
+                    URLDecoder.decode(value, StandardCharsets.UTF_8));
         }
         return query;
     }
