@@ -59,7 +59,8 @@ final class KubernetesApi {
     }
 
     /**
-     * Creates a client for the API server of {@code config}; over https, it reads the CA file now.
+     * Creates a client for the API server of {@code config}. Over https it reads the CA file now and
+     * never again, so a changed CA takes effect only in a new gateway.
      *
      * @throws IOException when the CA file cannot be read or contains no certificate
      */
