@@ -2,8 +2,11 @@ package dev.levee.cli;
 
 import dev.levee.gateway.GatewayOptions;
 import dev.levee.gateway.HostResolver;
+import dev.levee.gateway.KubernetesConfig;
 import dev.levee.gateway.LeveeGateway;
 import dev.levee.gateway.NodeSource;
+import java.net.URI;
+import java.nio.file.Path;
 import java.security.Security;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -22,9 +25,12 @@ final class GatewayCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--nodes", required = true, paramLabel = "LIST",
-            description = {"Nodes, separated by commas: host:port, [ipv6]:port, or dns:NAME[:PORT] for every "
-                    + "A and AAAA record of NAME (port " + NodeSource.DEFAULT_PORT + " when none is given), "
-                    + "resolved again every --discovery-interval-ms."})
+            description = {"Nodes, separated by commas, of any of these kinds: host:port or [ipv6]:port; "
+                    + "dns:NAME[:PORT] for every A and AAAA record of NAME (port " + NodeSource.DEFAULT_PORT
+                    + " when none is given); k8s:[NAMESPACE/]SERVICE[:PORT] for the ready endpoints of the "
+                    + "EndpointSlices of a Kubernetes Service. NAMESPACE defaults to the gateway pod's own. PORT is "
+                    + "a number or a port name of the slices; without it the port named http is used, else the "
+                    + "only port. dns: and k8s: entries are resolved again every --discovery-interval-ms."})
     String nodes;
 
     @Option(names = "--port", defaultValue = "8000",
@@ -73,8 +79,24 @@ final class GatewayCommand implements Callable<Integer> {
     int retryBudgetFloor;
 
     @Option(names = "--discovery-interval-ms", defaultValue = "5000",
-            description = "Milliseconds between DNS resolutions of dns: entries (default: ${DEFAULT-VALUE}).")
+            description = "Milliseconds between resolutions of dns: and k8s: entries (default: ${DEFAULT-VALUE}).")
     long discoveryIntervalMillis;
+
+    @Option(names = "--kubernetes-api", paramLabel = "URL",
+            description = "Kubernetes API server for k8s: entries, https:// or http:// (default: inside a pod, "
+                    + "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT). Over http no token is sent, "
+                    + "as through kubectl proxy.")
+    URI kubernetesApi;
+
+    @Option(names = "--kubernetes-token-file", paramLabel = "FILE",
+            description = "Bearer token for the Kubernetes API, read again for every request "
+                    + "(default: the pod's service account token, ${DEFAULT-VALUE}).")
+    Path kubernetesTokenFile = KubernetesConfig.SERVICE_ACCOUNT.resolve("token");
+
+    @Option(names = "--kubernetes-ca-file", paramLabel = "FILE",
+            description = "PEM file of the CAs that the Kubernetes API server's certificate must be signed by "
+                    + "(default: the pod's service account CA, ${DEFAULT-VALUE}).")
+    Path kubernetesCaFile = KubernetesConfig.SERVICE_ACCOUNT.resolve("ca.crt");
 
     @Option(names = "--connections-per-node", defaultValue = "128",
             description = "Maximum HTTP/1.1 connections to one node (default: ${DEFAULT-VALUE}).")
@@ -103,7 +125,7 @@ final class GatewayCommand implements Callable<Integer> {
                     .connectionsPerNode(connectionsPerNode)
                     .maxBodyBytes(maxBodyBytes)
                     .build();
-            source = NodeSource.parse(nodes, HostResolver.SYSTEM);
+            source = NodeSource.parse(nodes, HostResolver.SYSTEM, this::kubernetesConfig);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
@@ -116,6 +138,14 @@ final class GatewayCommand implements Callable<Integer> {
         }));
         stopped.await();
         return 0;
+    }
+
+    /** Returns the Kubernetes API settings; called only when a k8s: entry needs them. */
+    private KubernetesConfig kubernetesConfig() {
+        KubernetesConfig config = kubernetesApi == null
+                ? KubernetesConfig.inCluster(System.getenv())
+                : KubernetesConfig.of(kubernetesApi);
+        return config.withTokenFile(kubernetesTokenFile).withCaFile(kubernetesCaFile);
     }
 
     /**

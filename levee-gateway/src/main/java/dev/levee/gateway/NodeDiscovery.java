@@ -6,6 +6,7 @@ import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -13,7 +14,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps the {@link NodeTable} in line with the {@link NodeSource}: resolves it at start, then
  * every discovery interval when it can change. A resolution that fails keeps the current nodes,
- * so a DNS outage does not empty the gateway.
+ * so a DNS or Kubernetes API outage does not empty the gateway.
  */
 final class NodeDiscovery {
     private static final Logger log = LoggerFactory.getLogger(NodeDiscovery.class);
@@ -24,6 +25,8 @@ final class NodeDiscovery {
     private final Duration interval;
     private final Consumer<NodeTable.Change> onChange;
     private long timer = -1;
+    /** Whether a periodic resolution is running. */
+    private final AtomicBoolean resolving = new AtomicBoolean();
     /** The message of the last failed resolution, so that a failure repeating every round is logged once. */
     private volatile String lastError;
 
@@ -49,9 +52,21 @@ final class NodeDiscovery {
         if (!source.dynamic()) {
             return;
         }
-        timer = vertx.setPeriodic(interval.toMillis(), id -> vertx.executeBlocking(source::resolve, false)
-                .onSuccess(this::apply)
-                .onFailure(this::failed));
+        timer = vertx.setPeriodic(interval.toMillis(), id -> {
+            // A resolution that outlasts the interval, such as a slow Kubernetes API call, is not
+            // started a second time, so an older result cannot overwrite a newer one.
+            if (!resolving.compareAndSet(false, true)) {
+                return;
+            }
+            vertx.executeBlocking(source::resolve, false).onComplete(result -> {
+                resolving.set(false);
+                if (result.succeeded()) {
+                    apply(result.result());
+                } else {
+                    failed(result.cause());
+                }
+            });
+        });
     }
 
     void stop() {

@@ -1,0 +1,101 @@
+package dev.levee.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The parts of a Kubernetes {@code discovery.k8s.io/v1} EndpointSlice that the gateway uses.
+ *
+ * @param name the slice's {@code metadata.name}, for error messages
+ * @param addressType {@code IPv4}, {@code IPv6} or {@code FQDN}
+ * @param endpoints the slice's endpoints, possibly none
+ * @param ports the slice's TCP ports that have a number; they apply to every endpoint of the slice
+ */
+record EndpointSlice(String name, String addressType, List<Endpoint> endpoints, List<Port> ports) {
+
+    /**
+     * One endpoint, usually one pod.
+     *
+     * @param addresses IP addresses of the endpoint, of the slice's address type
+     * @param ready {@code conditions.ready}; the API defines an absent value as ready
+     * @param terminating {@code conditions.terminating}; the API defines an absent value as not terminating
+     */
+    record Endpoint(List<String> addresses, boolean ready, boolean terminating) {}
+
+    /**
+     * A port of every endpoint in a slice.
+     *
+     * @param name the port's name, empty for the unnamed port of a service with one port
+     * @param number the TCP port number
+     */
+    record Port(String name, int number) {}
+
+    /** One page of an EndpointSliceList, with the token that requests the next page, empty on the last. */
+    record Page(List<EndpointSlice> items, String continueToken) {}
+
+    Optional<Port> port(String portName) {
+        return ports.stream().filter(port -> port.name().equals(portName)).findFirst();
+    }
+
+    /**
+     * Reads one page of an EndpointSliceList. Fields the gateway does not use are ignored, and a JSON
+     * {@code null} counts as absent, as the API writes empty lists as {@code null}.
+     *
+     * @throws IOException when the JSON is not shaped like an EndpointSliceList
+     */
+    static Page parsePage(JsonNode list) throws IOException {
+        JsonNode items = list.path("items");
+        if (!list.isObject() || !(items.isArray() || items.isNull())) {
+            throw new IOException("the response is not an EndpointSliceList: it has no items array");
+        }
+        List<EndpointSlice> slices = new ArrayList<>();
+        for (JsonNode item : items) {
+            slices.add(parseSlice(item));
+        }
+        return new Page(slices, list.path("metadata").path("continue").asText(""));
+    }
+
+    private static EndpointSlice parseSlice(JsonNode item) throws IOException {
+        String name = item.path("metadata").path("name").asText("");
+        JsonNode addressType = item.path("addressType");
+        if (!addressType.isTextual()) {
+            throw new IOException("EndpointSlice '" + name + "' has no addressType");
+        }
+        List<Endpoint> endpoints = new ArrayList<>();
+        for (JsonNode endpoint : item.path("endpoints")) {
+            List<String> addresses = new ArrayList<>();
+            for (JsonNode address : endpoint.path("addresses")) {
+                if (!address.isTextual()) {
+                    throw new IOException(
+                            "EndpointSlice '" + name + "' has an address that is not a string: " + address);
+                }
+                addresses.add(address.asText());
+            }
+            JsonNode conditions = endpoint.path("conditions");
+            endpoints.add(new Endpoint(List.copyOf(addresses), booleanOr(conditions.path("ready"), true),
+                    booleanOr(conditions.path("terminating"), false)));
+        }
+        List<Port> ports = new ArrayList<>();
+        for (JsonNode port : item.path("ports")) {
+            // A port without a number is allowed by the API for slices not made from a service; it
+            // gives no address to connect to. Only TCP carries HTTP and gRPC.
+            JsonNode number = port.path("port");
+            if (!port.path("protocol").asText("TCP").equals("TCP") || number.isMissingNode() || number.isNull()) {
+                continue;
+            }
+            if (!number.isIntegralNumber() || !number.canConvertToInt() || number.intValue() < 1
+                    || number.intValue() > 65535) {
+                throw new IOException("EndpointSlice '" + name + "' has port " + number + " (expected: 1 to 65535)");
+            }
+            ports.add(new Port(port.path("name").asText(""), number.intValue()));
+        }
+        return new EndpointSlice(name, addressType.asText(), List.copyOf(endpoints), List.copyOf(ports));
+    }
+
+    private static boolean booleanOr(JsonNode value, boolean absent) {
+        return value.isBoolean() ? value.booleanValue() : absent;
+    }
+}
