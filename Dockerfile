@@ -32,10 +32,10 @@ RUN groupadd --system --gid 10001 levee \
 COPY --from=build /src/levee-cli/target/lib/ /opt/levee/lib/
 COPY --from=build /src/levee-cli/target/levee.jar /opt/levee/levee.jar
 
-# The tokenizer library (DJL) unpacks its native code into this folder on first use; without it
-# DJL writes under the home folder, which the levee user does not have. ONNX Runtime unpacks its
-# native code into java.io.tmpdir, /tmp. So the only paths written are under /tmp, and the root
-# file system can be mounted read-only with a writable /tmp.
+# The tokenizer library (DJL) unpacks its native code into this folder; by default it would pick
+# a folder under the home folder, which the levee user does not have. ONNX Runtime unpacks its
+# native code into java.io.tmpdir, /tmp. So the server writes only under /tmp, and the root file
+# system can be mounted read-only with a writable /tmp.
 ENV DJL_CACHE_DIR=/tmp/djl
 
 USER 10001:10001

@@ -293,6 +293,7 @@ def main():
         check(status == 200, f"minilm inference: {status} {body[:200]}")
         shape = json.loads(body)["outputs"][0]["shape"]
         check(shape == [1, 384], f"minilm embedding shape: {shape} (expected: [1, 384])")
+        check("DJL_CACHE_DIR" in env, "runtime stage: no ENV DJL_CACHE_DIR, so the tokenizer library's folder is not set")
         djl_cache = Path(env["DJL_CACHE_DIR"])
         check(any(djl_cache.rglob("libtokenizers.so")),
               f"DJL_CACHE_DIR {djl_cache}: no libtokenizers.so, so the tokenizer unpacked its library elsewhere")
