@@ -9,6 +9,10 @@ node must drain and exit on SIGTERM.
 What differs from the image: the JDK under JAVA_HOME stands for the image's JRE, the host's
 libraries for Ubuntu's, and the node listens on 127.0.0.1 and a free port, not 0.0.0.0:8000.
 Needs the jars built under levee-cli/target first.
+
+With --compose RESOLVED_YAML (the compose file as `validate compose` prints it), it also runs the
+compose file's healthcheck commands against the node and the gateway, as the image's user: they
+must pass while each is ready, and the node's must fail once it drains.
 """
 
 import json
@@ -234,6 +238,27 @@ def start(command, env, cwd, uid, log):
                             start_new_session=True)
 
 
+def compose_healthchecks(path):
+    """Returns {service: argv} of the CMD-form healthchecks in a resolved compose file."""
+    import yaml  # only this option needs PyYAML
+
+    services = yaml.safe_load(Path(path).read_text())["services"]
+    checks = {}
+    for name in ("node", "gateway"):
+        test = services[name]["healthcheck"]["test"]
+        check(test[0] == "CMD", f"compose {name} healthcheck {test}: expected the CMD form")
+        checks[name] = test[1:]
+    return checks
+
+
+def run_healthcheck(argv, port, env, uid):
+    """Runs a compose healthcheck aimed at port 8000 against port; returns its exit code."""
+    aimed = [a.replace("/dev/tcp/127.0.0.1/8000", f"/dev/tcp/127.0.0.1/{port}") for a in argv]
+    check(aimed != argv, f"healthcheck {argv}: no /dev/tcp/127.0.0.1/8000 to aim at the test's port")
+    prefix = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] if os.geteuid() == 0 else []
+    return subprocess.run(prefix + aimed, env=env, timeout=10, capture_output=True).returncode
+
+
 def stop(process):
     if process is not None and process.poll() is None:
         process.kill()
@@ -241,6 +266,9 @@ def stop(process):
 
 
 def main():
+    healthchecks = {}
+    if len(sys.argv) == 3 and sys.argv[1] == "--compose":
+        healthchecks = compose_healthchecks(sys.argv[2])
     java_home = os.environ.get("JAVA_HOME")
     check(java_home, "JAVA_HOME is not set")
     java = str(Path(java_home) / "bin" / "java")
@@ -298,6 +326,10 @@ def main():
         check(any(djl_cache.rglob("libtokenizers.so")),
               f"DJL_CACHE_DIR {djl_cache}: no libtokenizers.so, so the tokenizer unpacked its library elsewhere")
 
+        if healthchecks:
+            code = run_healthcheck(healthchecks["node"], port, env, uid)
+            check(code == 0, f"compose node healthcheck exited with {code} while the node is ready")
+
         gateway_port = free_port()
         gateway_args = ["gateway", "--nodes", f"127.0.0.1:{port}", "--host", "127.0.0.1",
                         "--port", str(gateway_port)]
@@ -307,11 +339,18 @@ def main():
         wait_until("inference through the gateway", lambda: http("POST", gateway_url, sample, timeout=5)[0] == 200,
                    gateway, 60, gateway_log)
         print("image layout: gateway routed an inference to the node")
+        if healthchecks:
+            code = run_healthcheck(healthchecks["gateway"], gateway_port, env, uid)
+            check(code == 0, f"compose gateway healthcheck exited with {code} while the gateway is ready")
 
         node.send_signal(signal.SIGTERM)
         sigterm_at = time.monotonic()
         wait_until("node not ready after SIGTERM",
                    lambda: http("GET", base + "/v2/health/ready", timeout=2)[0] == 503, node, 2, node_log)
+        if healthchecks:
+            code = run_healthcheck(healthchecks["node"], port, env, uid)
+            check(code != 0, "compose node healthcheck passed while the node drains")
+            print("image layout: compose healthchecks passed while ready and failed while draining")
         try:
             code = node.wait(timeout=EXIT_TIMEOUT_S)
         except subprocess.TimeoutExpired:
