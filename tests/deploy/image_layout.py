@@ -1,8 +1,8 @@
 """Checks the container image's runtime stage without a container engine.
 
-Reads the repository's Dockerfile, copies the files that its runtime stage copies from the build
-stage into a temporary folder laid out like the image, and runs the image's ENTRYPOINT and CMD
-from there with the image's ENV, USER and WORKDIR. A node started that way must become ready on a
+Reads the repository's Dockerfile and copies the files that its runtime stage takes from the
+build stage into a temporary folder laid out like the image. Then it runs the image's ENTRYPOINT
+and CMD from there, with the image's ENV, USER and WORKDIR. A node started that way must become ready on a
 loopback port and answer inferences, a gateway started the same way must route to it, and the
 node must drain and exit on SIGTERM.
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs the deployment checks: the Helm chart rendered with each values switch (helm lint, helm
-# template, strict decoding into the Kubernetes API types, assertions on the manifests), the
-# compose file loaded by compose-go and checked, and the container image's runtime layout run
-# from a temporary folder (tests/deploy/image_layout.py). No container engine or cluster runs
-# here, so no image is built and nothing is installed into a cluster.
+# Runs the deployment checks. The Helm chart is rendered with each values switch, decoded strictly
+# into the Kubernetes API types and checked by assertions. The compose file is loaded by
+# compose-go and checked. The container image's runtime layout runs from a temporary folder
+# (tests/deploy/image_layout.py). No container engine or cluster runs here, so no image is built
+# and nothing is installed into a cluster.
 #
 # Installs its tools on first use: helm (built from the Go module proxy with `go install`) and
 # the validator of tests/deploy/validate into .tools/bin/, and PyYAML into .venv-deploy/. Needs

@@ -1,9 +1,9 @@
 // Command validate checks deployment files offline, with the libraries that the real tools use:
 //
 //	validate manifests FILE   decodes every document of a rendered Helm chart strictly into the
-//	                          Kubernetes API types of client-go, so an unknown or misspelt field,
-//	                          a wrong type or an unknown kind is an error, as the API server's
-//	                          strict field validation would make it;
+//	                          Kubernetes API types of client-go. An unknown or misspelt field, a
+//	                          wrong type or an unknown kind is an error, as with the API server's
+//	                          strict field validation;
 //	validate compose FILE     loads a compose file with compose-go, the loader of docker compose,
 //	                          which checks it against the Compose Specification's JSON schema and
 //	                          resolves it as `docker compose config` does, then prints the result.
@@ -12,6 +12,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -51,7 +52,7 @@ func validateManifests(path string) error {
 		return err
 	}
 	decoder := serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
-	reader := utilyaml.NewYAMLReader(bufioReader(data))
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	count := 0
 	for {
 		document, err := reader.Read()
@@ -99,4 +100,16 @@ func validateCompose(path string) error {
 	}
 	_, err = os.Stdout.Write(resolved)
 	return err
+}
+
+// stripComments drops comment lines, such as the "# Source: ..." line that helm template writes
+// before each document, so that a document of comments alone is skipped.
+func stripComments(document []byte) []byte {
+	var code [][]byte
+	for _, line := range bytes.Split(document, []byte("\n")) {
+		if !bytes.HasPrefix(bytes.TrimSpace(line), []byte("#")) {
+			code = append(code, line)
+		}
+	}
+	return bytes.Join(code, []byte("\n"))
 }
