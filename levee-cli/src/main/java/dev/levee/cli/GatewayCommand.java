@@ -99,7 +99,7 @@ final class GatewayCommand implements Callable<Integer> {
     Path kubernetesCaFile = KubernetesConfig.SERVICE_ACCOUNT.resolve("ca.crt");
 
     @Option(names = "--connections-per-node", defaultValue = "128",
-            description = "Maximum HTTP/1.1 connections to one node (default: ${DEFAULT-VALUE}).")
+            description = "Maximum HTTP/1.1 connections to one node, split between the event loops (default: ${DEFAULT-VALUE}).")
     int connectionsPerNode;
 
     @Option(names = "--max-body-bytes", defaultValue = "67108864",

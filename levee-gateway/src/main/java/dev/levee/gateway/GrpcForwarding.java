@@ -3,6 +3,7 @@ package dev.levee.gateway;
 import static java.util.Objects.requireNonNull;
 
 import dev.levee.core.GrpcTimeout;
+import dev.levee.core.RequestControls;
 import dev.levee.gateway.AttemptResult.Responded;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -10,15 +11,17 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 
 /**
  * Forwarding of the v2 gRPC service {@code inference.GRPCInferenceService} over HTTP/2. The model
  * comes from the request message of ModelInfer, ModelReady and ModelMetadata, and the deadline
- * from {@code grpc-timeout}. A node's gRPC status is judged as the HTTP status that matches it,
- * UNAVAILABLE as 503 for example, and the gateway's own errors end the call with the matching gRPC
- * status.
+ * from {@code grpc-timeout} and the {@code timeout} parameter of a ModelInferRequest. A node's
+ * gRPC status is judged as the HTTP status that matches it, UNAVAILABLE as 503 for example, and
+ * the gateway's own errors end the call with the matching gRPC status.
  *
  * @param method the service method, such as {@code ModelInfer}
  */
@@ -34,12 +37,23 @@ record GrpcForwarding(String method) implements Forwarding {
     }
 
     /**
-     * Returns the {@code grpc-timeout}. The v2 {@code timeout} parameter inside a ModelInferRequest
-     * is not read here; the node still applies it.
+     * Returns the shorter of {@code grpc-timeout} and, for ModelInfer, the v2 {@code timeout}
+     * parameter (microseconds) of the request message; throws INVALID_ARGUMENT for a bad parameter
+     * value, as the node would.
      */
     @Override
     public OptionalLong timeoutNanos(HttpServerRequest request, Buffer body) {
-        return GrpcTimeout.parseNanos(request.getHeader(GrpcTimeout.HEADER));
+        OptionalLong header = GrpcTimeout.parseNanos(request.getHeader(GrpcTimeout.HEADER));
+        if (!method.equals("ModelInfer")) {
+            return header;
+        }
+        Optional<Object> value = GrpcMessages.timeoutParameter(body);
+        if (value.isEmpty()) {
+            return header;
+        }
+        long parameter = RequestControls.timeoutNanos(Map.of(RequestControls.TIMEOUT_PARAMETER, value.get()))
+                .orElseThrow();
+        return OptionalLong.of(header.isEmpty() ? parameter : Math.min(header.getAsLong(), parameter));
     }
 
     @Override

@@ -1,13 +1,15 @@
 package dev.levee.gateway;
 
+import dev.levee.core.RequestControls;
 import io.vertx.core.buffer.Buffer;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 /**
  * The few pieces of gRPC framing and protobuf encoding the gateway needs without the generated
- * messages: reading the model name and version from a request, and writing the one-field health
- * responses. A gRPC message frame is a compressed flag byte, a 4-byte big-endian length, and the
+ * messages: reading the model name and version from a request, the {@code timeout} parameter of a
+ * ModelInferRequest, and writing the one-field health responses. A gRPC message frame is a compressed flag byte, a 4-byte big-endian length, and the
  * message.
  */
 final class GrpcMessages {
@@ -16,6 +18,8 @@ final class GrpcMessages {
     private static final int WIRE_FIXED64 = 1;
     private static final int WIRE_LENGTH_DELIMITED = 2;
     private static final int WIRE_FIXED32 = 5;
+    /** Field number of {@code map<string, InferParameter> parameters} in ModelInferRequest. */
+    private static final int INFER_REQUEST_PARAMETERS = 4;
 
     private GrpcMessages() {}
 
@@ -26,14 +30,10 @@ final class GrpcMessages {
      * compressed, malformed or names no model; the node then judges the request.
      */
     static Optional<ModelKey> modelKey(Buffer body) {
-        if (body.length() < FRAME_HEADER_BYTES || body.getByte(0) != 0) {
+        Reader reader = firstMessage(body);
+        if (reader == null) {
             return Optional.empty();
         }
-        long length = body.getUnsignedInt(1);
-        if (length > body.length() - FRAME_HEADER_BYTES) {
-            return Optional.empty();
-        }
-        Reader reader = new Reader(body, FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + (int) length);
         String model = "";
         String version = "";
         while (reader.hasMore()) {
@@ -55,6 +55,98 @@ final class GrpcMessages {
             return Optional.empty();
         }
         return Optional.of(new ModelKey(model, version));
+    }
+
+    /**
+     * Returns the value of the {@code timeout} entry of the {@code parameters} map (field 4) of the
+     * ModelInferRequest in {@code body}, as the Java type of the InferParameter field that is set:
+     * Boolean, Long, String, Double, or BigInteger for uint64. When the map holds the key more than
+     * once, the last entry counts, as protobuf's parsers do. Empty when the message is compressed,
+     * malformed, or has no such entry; the node then judges the request.
+     */
+    static Optional<Object> timeoutParameter(Buffer body) {
+        Reader reader = firstMessage(body);
+        if (reader == null) {
+            return Optional.empty();
+        }
+        Object timeout = null;
+        while (reader.hasMore()) {
+            long tag = reader.varint();
+            int field = (int) (tag >>> 3);
+            int wireType = (int) (tag & 7);
+            if (wireType == WIRE_LENGTH_DELIMITED && field == INFER_REQUEST_PARAMETERS) {
+                Reader entry = reader.message();
+                Object value = timeoutEntry(entry);
+                if (entry.malformed) {
+                    return Optional.empty();
+                }
+                if (value != null) {
+                    timeout = value;
+                }
+            } else if (!reader.skip(wireType)) {
+                return Optional.empty();
+            }
+        }
+        return reader.malformed ? Optional.empty() : Optional.ofNullable(timeout);
+    }
+
+    /** Reads one map entry (key: field 1, value: field 2); returns its value if the key is {@code timeout}. */
+    private static Object timeoutEntry(Reader entry) {
+        String key = "";
+        Object value = null;
+        while (entry.hasMore()) {
+            long tag = entry.varint();
+            int field = (int) (tag >>> 3);
+            int wireType = (int) (tag & 7);
+            if (wireType == WIRE_LENGTH_DELIMITED && field == 1) {
+                key = entry.string();
+            } else if (wireType == WIRE_LENGTH_DELIMITED && field == 2) {
+                Reader parameter = entry.message();
+                value = parameterValue(parameter);
+                entry.malformed |= parameter.malformed;
+            } else if (!entry.skip(wireType)) {
+                return null;
+            }
+        }
+        return key.equals(RequestControls.TIMEOUT_PARAMETER) ? value : null;
+    }
+
+    /** Reads an InferParameter: the value of its one field that is set (the last, if several are). */
+    private static Object parameterValue(Reader parameter) {
+        Object value = null;
+        while (parameter.hasMore()) {
+            long tag = parameter.varint();
+            int field = (int) (tag >>> 3);
+            int wireType = (int) (tag & 7);
+            switch (field * 8 + wireType) {
+                case 1 * 8 + WIRE_VARINT -> value = parameter.varint() != 0;
+                case 2 * 8 + WIRE_VARINT -> value = parameter.varint();
+                case 3 * 8 + WIRE_LENGTH_DELIMITED -> value = parameter.string();
+                case 4 * 8 + WIRE_FIXED64 -> value = Double.longBitsToDouble(parameter.fixed64());
+                case 5 * 8 + WIRE_VARINT -> {
+                    long bits = parameter.varint();
+                    value = bits >= 0 ? Long.valueOf(bits) : new BigInteger(Long.toUnsignedString(bits));
+                }
+                default -> {
+                    if (!parameter.skip(wireType)) {
+                        return null;
+                    }
+                }
+            }
+        }
+        return value;
+    }
+
+    /** Returns a reader over the first message of a gRPC body, or null when there is none or it is compressed. */
+    private static Reader firstMessage(Buffer body) {
+        if (body.length() < FRAME_HEADER_BYTES || body.getByte(0) != 0) {
+            return null;
+        }
+        long length = body.getUnsignedInt(1);
+        if (length > body.length() - FRAME_HEADER_BYTES) {
+            return null;
+        }
+        return new Reader(body, FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + (int) length);
     }
 
     /** Returns one message frame holding a message whose only field, number 1, is the boolean {@code value}. */
@@ -99,6 +191,28 @@ final class GrpcMessages {
             }
             malformed = true;
             return 0;
+        }
+
+        /** Reads a length-delimited field as a nested message and returns a reader over it. */
+        Reader message() {
+            long length = varint();
+            if (malformed || length > end - position) {
+                malformed = true;
+                return new Reader(buffer, position, position);
+            }
+            Reader nested = new Reader(buffer, position, position + (int) length);
+            position += (int) length;
+            return nested;
+        }
+
+        long fixed64() {
+            if (end - position < 8) {
+                malformed = true;
+                return 0;
+            }
+            long value = buffer.getLongLE(position);
+            position += 8;
+            return value;
         }
 
         String string() {

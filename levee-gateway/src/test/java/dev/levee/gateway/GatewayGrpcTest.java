@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.levee.gateway.TestCluster.TestNode;
+import dev.levee.server.grpc.proto.InferParameter;
+import dev.levee.server.grpc.proto.ModelInferRequest;
 import dev.levee.server.grpc.proto.ModelInferResponse;
 import dev.levee.server.grpc.proto.ModelMetadataRequest;
 import dev.levee.server.grpc.proto.ModelMetadataResponse;
@@ -187,5 +189,32 @@ class GatewayGrpcTest {
         StatusRuntimeException error = failure(() -> client.infer(1, 200));
         assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
         assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(5000);
+    }
+
+    @Test
+    void timeoutParameterIsReadByTheGateway() throws Exception {
+        cluster.startGatedNode(256);
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        StatusRuntimeException invalid = failure(() -> client.call(GrpcTestClient.MODEL_INFER,
+                withTimeout(InferParameter.newBuilder().setStringParam("soon").build()), DEADLINE_MILLIS));
+        assertThat(invalid.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(invalid.getStatus().getDescription()).contains("timeout");
+        StatusRuntimeException expired = failure(() -> client.call(GrpcTestClient.MODEL_INFER,
+                withTimeout(InferParameter.newBuilder().setInt64Param(0).build()), DEADLINE_MILLIS));
+        assertThat(expired.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+        assertThat(cluster.gatewayMetricSum("levee_gateway_attempts_total"))
+                .as("both calls end at the gateway").isZero();
+
+        // 200 ms in the message against a 10 s gRPC deadline, on a node that holds every request.
+        long start = System.nanoTime();
+        StatusRuntimeException late = failure(() -> client.call(GrpcTestClient.MODEL_INFER,
+                withTimeout(InferParameter.newBuilder().setInt64Param(200_000).build()), DEADLINE_MILLIS));
+        assertThat(late.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(5000);
+    }
+
+    private static ModelInferRequest withTimeout(InferParameter timeout) {
+        return GrpcTestClient.synthetic("synthetic", 1).toBuilder().putParameters("timeout", timeout).build();
     }
 }

@@ -11,6 +11,7 @@ import dev.levee.server.grpc.proto.ModelReadyRequest;
 import dev.levee.server.grpc.proto.ServerLiveResponse;
 import dev.levee.server.grpc.proto.ServerReadyResponse;
 import io.vertx.core.buffer.Buffer;
+import java.math.BigInteger;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -63,6 +64,54 @@ class GrpcMessagesTest {
         assertThat(GrpcMessages.modelKey(Buffer.buffer(new byte[] {0, 0, 0, 0, 3, (byte) 0xff, (byte) 0xff, 7})))
                 .as("garbage").isEmpty();
         assertThat(GrpcMessages.modelKey(Buffer.buffer())).isEmpty();
+    }
+
+    private static Buffer withTimeout(InferParameter timeout) {
+        return frame(infer().setModelName("synthetic").putParameters("timeout", timeout).build());
+    }
+
+    @Test
+    void timeoutParameterIsReadInEachType() {
+        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setInt64Param(250_000).build())))
+                .contains(250_000L);
+        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setInt64Param(-5).build())))
+                .contains(-5L);
+        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setUint64Param(7).build())))
+                .contains(7L);
+        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setUint64Param(-1).build())))
+                .as("the largest uint64").contains(new BigInteger("18446744073709551615"));
+        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setStringParam("soon").build())))
+                .contains("soon");
+        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setDoubleParam(1.5).build())))
+                .contains(1.5);
+        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setBoolParam(true).build())))
+                .contains(true);
+    }
+
+    @Test
+    void otherParametersAndMissingTimeoutsGiveNone() {
+        assertThat(GrpcMessages.timeoutParameter(frame(infer().setModelName("synthetic").build()))).isEmpty();
+        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.getDefaultInstance())))
+                .as("a parameter with no value set").isEmpty();
+        Buffer compressed = withTimeout(InferParameter.newBuilder().setInt64Param(9).build()).copy();
+        compressed.setByte(0, (byte) 1);
+        assertThat(GrpcMessages.timeoutParameter(compressed)).isEmpty();
+        Buffer whole = withTimeout(InferParameter.newBuilder().setInt64Param(9).build());
+        assertThat(GrpcMessages.timeoutParameter(whole.getBuffer(0, whole.length() - 3))).as("cut short").isEmpty();
+    }
+
+    @Test
+    void lastTimeoutEntryCountsAsInProtobuf() throws Exception {
+        // protobuf-java writes a map key once, so append a second entry by hand and let it parse too.
+        byte[] first = ModelInferRequest.newBuilder().setModelName("synthetic")
+                .putParameters("timeout", InferParameter.newBuilder().setInt64Param(100).build()).build().toByteArray();
+        byte[] second = ModelInferRequest.newBuilder()
+                .putParameters("timeout", InferParameter.newBuilder().setInt64Param(200).build()).build().toByteArray();
+        byte[] message = Arrays.copyOf(first, first.length + second.length);
+        System.arraycopy(second, 0, message, first.length, second.length);
+        long parsed = ModelInferRequest.parseFrom(message).getParametersOrThrow("timeout").getInt64Param();
+        Buffer body = Buffer.buffer().appendByte((byte) 0).appendInt(message.length).appendBytes(message);
+        assertThat(GrpcMessages.timeoutParameter(body)).contains(parsed).contains(200L);
     }
 
     @Test
