@@ -24,6 +24,9 @@ GATEWAY = f"{RELEASE}-levee-gateway"
 # Node Deployment's wait after the drain: 30 s for queued and running requests (+5 s slack) and
 # 10 s to close, as LeveeNode.drain and close do.
 NODE_DRAIN_TAIL_S = 45
+# Gateway Deployment's wait after the drain: up to 10 s for requests in flight (+5 s slack) and
+# 10 s to close, as LeveeGateway.close does.
+GATEWAY_DRAIN_TAIL_S = 25
 
 CASES = {
     "defaults": [],
@@ -33,7 +36,8 @@ CASES = {
     "repository from a claim": ["modelRepository.source=pvc", "modelRepository.pvc.claimName=levee-models"],
     "repository from an image": ["modelRepository.source=image", "modelRepository.image.repository=registry.example/models",
                                  "modelRepository.image.tag=7"],
-    "preStop sleep and longer drain": ["node.preStopSleepSeconds=10", "node.drainSeconds=15"],
+    "preStop sleep and longer drain": ["node.preStopSleepSeconds=10", "node.drainSeconds=15",
+                                       "gateway.preStopSleepSeconds=3", "gateway.drainSeconds=8"],
     "no gateway": ["gateway.enabled=false"],
 }
 
@@ -243,7 +247,17 @@ def check_gateway(f, case, manifests, values):
     f.check(case, probe_target(gateway, "readinessProbe") == ("/v2/health/ready", 8000), "gateway readiness probe")
     f.check(case, probe_target(gateway, "livenessProbe") == ("/v2/health/live", 8000), "gateway liveness probe")
     pre_stop = values["gateway"]["preStopSleepSeconds"]
-    f.check(case, pod["spec"]["terminationGracePeriodSeconds"] > pre_stop, "gateway grace period <= its preStop sleep")
+    drain = int(arg_after(args, "--drain-seconds"))
+    f.check(case, drain == values["gateway"]["drainSeconds"],
+            f"gateway --drain-seconds {drain} (expected: {values['gateway']['drainSeconds']})")
+    grace = pod["spec"]["terminationGracePeriodSeconds"]
+    f.check(case, grace >= pre_stop + drain + GATEWAY_DRAIN_TAIL_S,
+            f"gateway grace period {grace} s < preStop {pre_stop} + drain {drain} + {GATEWAY_DRAIN_TAIL_S} s")
+    hook = gateway.get("lifecycle", {}).get("preStop")
+    if pre_stop > 0:
+        f.check(case, hook == {"exec": {"command": ["sleep", str(pre_stop)]}}, f"gateway preStop hook {hook}")
+    else:
+        f.check(case, hook is None, f"gateway preStop hook {hook} with preStopSleepSeconds 0")
 
     service = find(manifests, "Service", GATEWAY)
     f.check(case, service is not None and service["spec"]["type"] == values["gateway"]["service"]["type"],

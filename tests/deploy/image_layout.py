@@ -332,7 +332,7 @@ def main():
 
         gateway_port = free_port()
         gateway_args = ["gateway", "--nodes", f"127.0.0.1:{port}", "--host", "127.0.0.1",
-                        "--port", str(gateway_port)]
+                        "--port", str(gateway_port), "--drain-seconds", str(DRAIN_SECONDS)]
         gateway_log = logs / "gateway.log"
         gateway = start(layout.command(java, gateway_args), env, workdir, uid, gateway_log)
         gateway_url = f"http://127.0.0.1:{gateway_port}/v2/models/breast_cancer/infer"
@@ -342,6 +342,25 @@ def main():
         if healthchecks:
             code = run_healthcheck(healthchecks["gateway"], gateway_port, env, uid)
             check(code == 0, f"compose gateway healthcheck exited with {code} while the gateway is ready")
+
+        # The gateway drains on SIGTERM: not ready at once, but it still forwards until its drain ends.
+        gateway.send_signal(signal.SIGTERM)
+        sigterm_at = time.monotonic()
+        gateway_base = f"http://127.0.0.1:{gateway_port}"
+        wait_until("gateway not ready after SIGTERM",
+                   lambda: http("GET", gateway_base + "/v2/health/ready", timeout=2)[0] == 503, gateway, 2, gateway_log)
+        status = http("POST", gateway_url, sample, timeout=5)[0]
+        check(status == 200 or time.monotonic() - sigterm_at >= DRAIN_SECONDS,
+              f"inference through the draining gateway got {status}")
+        try:
+            code = gateway.wait(timeout=EXIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"gateway still running {EXIT_TIMEOUT_S} s after SIGTERM; log:\n{tail(gateway_log)}")
+        waited = time.monotonic() - sigterm_at
+        check(code in (0, 128 + signal.SIGTERM), f"gateway exit code after SIGTERM: {code}")
+        check(waited >= DRAIN_SECONDS - 0.5,
+              f"gateway exited {waited:.1f} s after SIGTERM, before its {DRAIN_SECONDS} s drain")
+        print(f"image layout: gateway drained and exited {waited:.1f} s after SIGTERM (drain: {DRAIN_SECONDS} s)")
 
         node.send_signal(signal.SIGTERM)
         sigterm_at = time.monotonic()

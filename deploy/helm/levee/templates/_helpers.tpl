@@ -58,7 +58,7 @@ The node's grace period: the preStop sleep, the drain while still admitting, the
 {{- if .Values.gateway.terminationGracePeriodSeconds }}
 {{- .Values.gateway.terminationGracePeriodSeconds }}
 {{- else }}
-{{- add .Values.gateway.preStopSleepSeconds 30 }}
+{{- add .Values.gateway.preStopSleepSeconds .Values.gateway.drainSeconds 30 }}
 {{- end }}
 {{- end }}
 

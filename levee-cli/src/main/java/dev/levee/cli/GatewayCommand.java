@@ -15,7 +15,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code levee gateway}: serves the v2 REST and gRPC APIs in front of many nodes until SIGTERM or Ctrl-C. */
+/**
+ * {@code levee gateway}: serves the v2 REST and gRPC APIs in front of many nodes until SIGTERM or
+ * Ctrl-C, then drains ({@link LeveeGateway#drain(Duration)}) and exits.
+ */
 @Command(name = "gateway", mixinStandardHelpOptions = true,
         description = "Serves the v2 REST and gRPC APIs in front of many nodes: routes each request to a ready node "
                 + "with the model and the least load, and retries failed attempts on another node within the deadline.")
@@ -106,8 +109,18 @@ final class GatewayCommand implements Callable<Integer> {
             description = "Maximum request body size in bytes; larger ones get 413 (default: ${DEFAULT-VALUE}).")
     long maxBodyBytes;
 
+    @Option(names = "--drain-seconds", defaultValue = "5",
+            description = "On SIGTERM or Ctrl-C, seconds to report not ready while still forwarding requests, "
+                    + "so load balancers stop sending first; then the gateway stops listening and closes once "
+                    + "the requests in flight have their responses (default: ${DEFAULT-VALUE}).")
+    long drainSeconds;
+
     @Override
     public Integer call() throws Exception {
+        if (drainSeconds < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--drain-seconds: " + drainSeconds + " (expected: >= 0)");
+        }
         GatewayOptions options;
         NodeSource source;
         try {
@@ -133,7 +146,7 @@ final class GatewayCommand implements Callable<Integer> {
         LeveeGateway gateway = LeveeGateway.start(options, source);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("levee-gateway-shutdown").unstarted(() -> {
-            gateway.close();
+            gateway.drain(Duration.ofSeconds(drainSeconds));
             stopped.countDown();
         }));
         stopped.await();

@@ -50,7 +50,7 @@ final class GatewayApi implements Handler<HttpServerRequest> {
             }
         } else if (path.equals(List.of("v2", "health", "ready"))) {
             if (requireGet(request)) {
-                Replies.health(request.response(), "ready", proxy.table.anyServing());
+                Replies.health(request.response(), "ready", proxy.ready());
             }
         } else if (path.size() >= 3 && path.get(0).equals("v2") && path.get(1).equals("models")) {
             proxy.forwardRest(request, modelKey(path));
@@ -92,7 +92,7 @@ final class GatewayApi implements Handler<HttpServerRequest> {
                 : "";
         switch (method) {
             case "ServerLive" -> respondBoolean(request, true);
-            case "ServerReady" -> respondBoolean(request, proxy.table.anyServing());
+            case "ServerReady" -> respondBoolean(request, proxy.ready());
             case "ServerMetadata", "ModelReady", "ModelMetadata", "ModelInfer" -> proxy.forwardGrpc(request, method);
             default -> new GrpcForwarding(method).fail(request.response(), 501,
                     "method " + path + " is not served (expected: a method of inference.GRPCInferenceService)", 0);

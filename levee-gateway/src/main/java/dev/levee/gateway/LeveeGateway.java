@@ -11,6 +11,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpVersion;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -18,6 +19,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,9 +43,10 @@ public final class LeveeGateway implements AutoCloseable {
     private final GatewayMetrics metrics;
     private final List<HttpServer> servers;
     private final int port;
+    private final AtomicBoolean draining;
 
     private LeveeGateway(Vertx vertx, List<NodeClient> clients, NodeDiscovery discovery, HealthChecker health,
-            NodeTable table, GatewayMetrics metrics, List<HttpServer> servers, int port) {
+            NodeTable table, GatewayMetrics metrics, List<HttpServer> servers, int port, AtomicBoolean draining) {
         this.vertx = vertx;
         this.clients = clients;
         this.discovery = discovery;
@@ -52,6 +55,7 @@ public final class LeveeGateway implements AutoCloseable {
         this.metrics = metrics;
         this.servers = servers;
         this.port = port;
+        this.draining = draining;
     }
 
     /**
@@ -64,6 +68,7 @@ public final class LeveeGateway implements AutoCloseable {
         requireNonNull(source, "source");
         Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops()));
         List<NodeClient> clients = new CopyOnWriteArrayList<>();
+        AtomicBoolean draining = new AtomicBoolean();
         try {
             // Readiness checks have a client of their own; requests use the client of their event loop.
             NodeClient checkClient = new NodeClient(vertx, HttpVersion.HTTP_1_1, 2, options.connectTimeout().toMillis());
@@ -97,13 +102,13 @@ public final class LeveeGateway implements AutoCloseable {
                 clients.add(restClient);
                 clients.add(grpcClient);
                 return new GatewayApi(new Proxy(table, policy, budget, restClient, grpcClient, health, models, metrics,
-                        options));
+                        options, draining));
             };
             List<HttpServer> servers = new ArrayList<>();
             int port = listen(vertx, options, perEventLoop, servers);
             log.info("Levee gateway serving REST and gRPC at http://{}:{} in front of nodes {}", options.host(), port,
                     table.nodes());
-            return new LeveeGateway(vertx, clients, discovery, health, table, metrics, servers, port);
+            return new LeveeGateway(vertx, clients, discovery, health, table, metrics, servers, port, draining);
         } catch (IOException | RuntimeException e) {
             vertx.close();
             throw e;
@@ -163,9 +168,37 @@ public final class LeveeGateway implements AutoCloseable {
         return metrics;
     }
 
-    /** Returns whether some node is ready and not ejected, which is what {@code /v2/health/ready} reports. */
+    /**
+     * Returns what {@code /v2/health/ready} reports: whether the gateway is not draining and some
+     * node is ready and not ejected.
+     */
     public boolean ready() {
-        return table.anyServing();
+        return !draining.get() && table.anyServing();
+    }
+
+    /**
+     * Starts a drain: from now on the gateway reports not ready, over REST and gRPC, while it
+     * still forwards every request, so that load balancers which check its readiness stop sending
+     * before it closes.
+     */
+    public void beginDrain() {
+        if (!draining.getAndSet(true)) {
+            log.info("Draining: not ready, still forwarding requests");
+        }
+    }
+
+    /**
+     * Drains the gateway for {@code grace}, then closes it ({@link #close()}: requests in flight
+     * get their responses first).
+     */
+    public void drain(Duration grace) {
+        beginDrain();
+        try {
+            Thread.sleep(grace);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        close();
     }
 
     NodeTable table() {

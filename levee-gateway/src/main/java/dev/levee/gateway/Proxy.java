@@ -3,6 +3,7 @@ package dev.levee.gateway;
 import static java.util.Objects.requireNonNull;
 
 import io.vertx.core.http.HttpServerRequest;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** The parts that every {@link ProxyCall} shares, wired once per gateway. */
 final class Proxy {
@@ -17,9 +18,12 @@ final class Proxy {
     final TrackedModels models;
     final GatewayMetrics metrics;
     final GatewayOptions options;
+    /** Set when the gateway starts to drain: it reports not ready but still forwards requests. */
+    final AtomicBoolean draining;
 
     Proxy(NodeTable table, RoutingPolicy policy, RetryBudget budget, NodeClient restClient, NodeClient grpcClient,
-            HealthChecker health, TrackedModels models, GatewayMetrics metrics, GatewayOptions options) {
+            HealthChecker health, TrackedModels models, GatewayMetrics metrics, GatewayOptions options,
+            AtomicBoolean draining) {
         this.table = requireNonNull(table, "table");
         this.policy = requireNonNull(policy, "policy");
         this.budget = requireNonNull(budget, "budget");
@@ -29,6 +33,12 @@ final class Proxy {
         this.models = requireNonNull(models, "models");
         this.metrics = requireNonNull(metrics, "metrics");
         this.options = requireNonNull(options, "options");
+        this.draining = requireNonNull(draining, "draining");
+    }
+
+    /** Returns whether the gateway reports ready: it is not draining, and some node is serving. */
+    boolean ready() {
+        return !draining.get() && table.anyServing();
     }
 
     /** Forwards a REST request to a node chosen for {@code key}, or to any node for {@link ModelKey#NONE}. */

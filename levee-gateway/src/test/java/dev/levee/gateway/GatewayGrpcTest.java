@@ -217,4 +217,21 @@ class GatewayGrpcTest {
     private static ModelInferRequest withTimeout(InferParameter timeout) {
         return GrpcTestClient.synthetic("synthetic", 1).toBuilder().putParameters("timeout", timeout).build();
     }
+
+    @Test
+    void drainingGatewayReportsNotReadyAndStillForwards() throws Exception {
+        cluster.startNode(0);
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        assertThat(cluster.send(cluster.request("/v2/health/ready").GET().build()).statusCode()).isEqualTo(200);
+        cluster.gateway().beginDrain();
+        assertThat(cluster.gateway().ready()).isFalse();
+        assertThat(cluster.send(cluster.request("/v2/health/ready").GET().build()).statusCode()).isEqualTo(503);
+        assertThat(client.call(GrpcTestClient.SERVER_READY, ServerReadyRequest.getDefaultInstance(), DEADLINE_MILLIS)
+                .getReady()).isFalse();
+        HttpResponse<String> rest = cluster.send(cluster.infer(3, DEADLINE_MILLIS));
+        assertOk(rest);
+        assertThat(TestCluster.echoed(rest)).isEqualTo(3f);
+        assertThat(GrpcTestClient.firstOutput(client.infer(4, DEADLINE_MILLIS))).isEqualTo(4f);
+    }
 }
