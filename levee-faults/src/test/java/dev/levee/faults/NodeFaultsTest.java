@@ -213,8 +213,9 @@ class NodeFaultsTest {
                 .filter(error -> error.status() != 504 || error.latencyNanos() < DEADLINE.toNanos())
                 .toList();
         report("SIGSTOP", run, String.format("p99 before %.1f ms (median of 500 ms windows), from 3 s after "
-                + "the stop %.1f ms (normal: up to %.1f ms), p99 above normal until %.0f ms after the stop, last "
-                + "attempt ended %.0f ms after it", baseline, after, normal, millis(recovery),
+                + "the stop %.1f ms (normal: up to %.1f ms), p99 of all later requests normal from %.0f ms after "
+                + "the stop, last 500 ms window above normal ended %.0f ms after it, last attempt ended %.0f ms "
+                + "after it", baseline, after, normal, millis(recovery), millis(run.lastSlowWindowEndNanos(normal)),
                 millis(run.lastAttemptEndAfterFaultNanos(name))));
         assertThat(withBudgetLeft).as("requests that failed while their deadline left time").isEmpty();
         assertThat(after).as("p99 in ms from 3 s after the stop").isLessThanOrEqualTo(normal);
