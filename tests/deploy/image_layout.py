@@ -2,9 +2,9 @@
 
 Reads the repository's Dockerfile and copies the files that its runtime stage takes from the
 build stage into a temporary folder laid out like the image. Then it runs the image's ENTRYPOINT
-and CMD from there, with the image's ENV, USER and WORKDIR. A node started that way must become ready on a
-loopback port and answer inferences, a gateway started the same way must route to it, and the
-node must drain and exit on SIGTERM.
+and CMD from there, with the image's ENV, USER and WORKDIR. A node started that way must become
+ready on a loopback port and answer inferences, a gateway started the same way must route to it,
+and both must drain and exit on SIGTERM.
 
 What differs from the image: the JDK under JAVA_HOME stands for the image's JRE, the host's
 libraries for Ubuntu's, and the node listens on 127.0.0.1 and a free port, not 0.0.0.0:8000.
@@ -265,6 +265,28 @@ def stop(process):
         process.wait(timeout=10)
 
 
+def begin_drain(name, process, base, log):
+    """Sends SIGTERM and waits until /v2/health/ready reports 503; returns the monotonic time of the signal."""
+    process.send_signal(signal.SIGTERM)
+    sigterm_at = time.monotonic()
+    wait_until(f"{name} not ready after SIGTERM",
+               lambda: http("GET", base + "/v2/health/ready", timeout=2)[0] == 503, process, 2, log)
+    return sigterm_at
+
+
+def await_drained_exit(name, process, sigterm_at, log):
+    """Checks that the process exits cleanly, and not before its drain ended."""
+    try:
+        code = process.wait(timeout=EXIT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"{name} still running {EXIT_TIMEOUT_S} s after SIGTERM; log:\n{tail(log)}")
+    waited = time.monotonic() - sigterm_at
+    check(code in (0, 128 + signal.SIGTERM), f"{name} exit code after SIGTERM: {code}")
+    check(waited >= DRAIN_SECONDS - 0.5,
+          f"{name} exited {waited:.1f} s after SIGTERM, before its {DRAIN_SECONDS} s drain")
+    print(f"image layout: {name} drained and exited {waited:.1f} s after SIGTERM (drain: {DRAIN_SECONDS} s)")
+
+
 def main():
     healthchecks = {}
     if len(sys.argv) == 3 and sys.argv[1] == "--compose":
@@ -343,42 +365,20 @@ def main():
             code = run_healthcheck(healthchecks["gateway"], gateway_port, env, uid)
             check(code == 0, f"compose gateway healthcheck exited with {code} while the gateway is ready")
 
-        # The gateway drains on SIGTERM: not ready at once, but it still forwards until its drain ends.
-        gateway.send_signal(signal.SIGTERM)
-        sigterm_at = time.monotonic()
+        # Both drain on SIGTERM: not ready at once; the gateway still forwards until its drain ends.
         gateway_base = f"http://127.0.0.1:{gateway_port}"
-        wait_until("gateway not ready after SIGTERM",
-                   lambda: http("GET", gateway_base + "/v2/health/ready", timeout=2)[0] == 503, gateway, 2, gateway_log)
+        sigterm_at = begin_drain("gateway", gateway, gateway_base, gateway_log)
         status = http("POST", gateway_url, sample, timeout=5)[0]
         check(status == 200 or time.monotonic() - sigterm_at >= DRAIN_SECONDS,
               f"inference through the draining gateway got {status}")
-        try:
-            code = gateway.wait(timeout=EXIT_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"gateway still running {EXIT_TIMEOUT_S} s after SIGTERM; log:\n{tail(gateway_log)}")
-        waited = time.monotonic() - sigterm_at
-        check(code in (0, 128 + signal.SIGTERM), f"gateway exit code after SIGTERM: {code}")
-        check(waited >= DRAIN_SECONDS - 0.5,
-              f"gateway exited {waited:.1f} s after SIGTERM, before its {DRAIN_SECONDS} s drain")
-        print(f"image layout: gateway drained and exited {waited:.1f} s after SIGTERM (drain: {DRAIN_SECONDS} s)")
+        await_drained_exit("gateway", gateway, sigterm_at, gateway_log)
 
-        node.send_signal(signal.SIGTERM)
-        sigterm_at = time.monotonic()
-        wait_until("node not ready after SIGTERM",
-                   lambda: http("GET", base + "/v2/health/ready", timeout=2)[0] == 503, node, 2, node_log)
+        sigterm_at = begin_drain("node", node, base, node_log)
         if healthchecks:
             code = run_healthcheck(healthchecks["node"], port, env, uid)
             check(code != 0, "compose node healthcheck passed while the node drains")
             print("image layout: compose healthchecks passed while ready and failed while draining")
-        try:
-            code = node.wait(timeout=EXIT_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"node still running {EXIT_TIMEOUT_S} s after SIGTERM; log:\n{tail(node_log)}")
-        waited = time.monotonic() - sigterm_at
-        check(code in (0, 128 + signal.SIGTERM), f"node exit code after SIGTERM: {code}")
-        check(waited >= DRAIN_SECONDS - 0.5,
-              f"node exited {waited:.1f} s after SIGTERM, before its {DRAIN_SECONDS} s drain")
-        print(f"image layout: node drained and exited {waited:.1f} s after SIGTERM (drain: {DRAIN_SECONDS} s)")
+        await_drained_exit("node", node, sigterm_at, node_log)
     finally:
         stop(gateway)
         stop(node)
