@@ -36,6 +36,9 @@ record EndpointSlice(String name, String addressType, List<Endpoint> endpoints, 
     /** One page of an EndpointSliceList, with the token that requests the next page, empty on the last. */
     record Page(List<EndpointSlice> items, String continueToken) {}
 
+    /** The {@code kind} of the list responses of the EndpointSlice API. */
+    static final String LIST_KIND = "EndpointSliceList";
+
     Optional<Port> port(String portName) {
         return ports.stream().filter(port -> port.name().equals(portName)).findFirst();
     }
@@ -50,6 +53,12 @@ record EndpointSlice(String name, String addressType, List<Endpoint> endpoints, 
         JsonNode items = list.path("items");
         if (!list.isObject() || !(items.isArray() || items.isNull())) {
             throw new IOException("the response is not an EndpointSliceList: it has no items array");
+        }
+        // The API names the kind of every list it returns; another kind's items are not endpoints,
+        // and reading them as an empty list would remove every node.
+        String kind = list.path("kind").asText("");
+        if (!kind.equals(LIST_KIND)) {
+            throw new IOException("the response is not an EndpointSliceList: its kind is '" + kind + "'");
         }
         List<EndpointSlice> slices = new ArrayList<>();
         for (JsonNode item : items) {

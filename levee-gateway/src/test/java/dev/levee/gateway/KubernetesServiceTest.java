@@ -185,16 +185,19 @@ class KubernetesServiceTest {
 
     @Test
     void responsesNotShapedLikeTheApiAreRejected() throws Exception {
-        for (String body : List.of("[]", "{}", "{\"items\":{}}", "\"text\"")) {
+        for (String body : List.of("[]", "{}", "{\"items\":{}}", "\"text\"", "{\"items\":[]}",
+                "{\"kind\":\"PodList\",\"items\":[]}", "{\"kind\":\"PodList\",\"items\":null}")) {
             assertThatThrownBy(() -> EndpointSlice.parsePage(JSON.readTree(body))).as(body)
                     .isInstanceOf(IOException.class)
                     .hasMessageContaining("not an EndpointSliceList");
         }
-        assertThatThrownBy(() -> EndpointSlice.parsePage(JSON.readTree("{\"items\":[{\"endpoints\":[]}]}")))
+        assertThatThrownBy(() -> EndpointSlice.parsePage(JSON.readTree(
+                "{\"kind\":\"EndpointSliceList\",\"items\":[{\"endpoints\":[]}]}")))
                 .hasMessageContaining("has no addressType");
         assertThatThrownBy(() -> EndpointSlice.parsePage(JSON.readTree(
-                "{\"items\":[{\"addressType\":\"IPv4\",\"ports\":[{\"port\":70000}]}]}")))
+                "{\"kind\":\"EndpointSliceList\",\"items\":[{\"addressType\":\"IPv4\",\"ports\":[{\"port\":70000}]}]}")))
                 .hasMessageContaining("has port 70000 (expected: 1 to 65535)");
-        assertThat(EndpointSlice.parsePage(JSON.readTree("{\"items\":null}")).items()).isEmpty();
+        assertThat(EndpointSlice.parsePage(JSON.readTree("{\"kind\":\"EndpointSliceList\",\"items\":null}")).items())
+                .isEmpty();
     }
 }
