@@ -12,10 +12,15 @@ import java.util.Optional;
 /**
  * The gateway's request handler. It serves {@code /metrics} and the health endpoints itself, over
  * REST and gRPC, and forwards the rest of the v2 API to nodes: model endpoints and calls to a node
- * chosen for the model, and server metadata and the web page to any serving node. A request whose
+ * chosen for the model, and server metadata, the repository index and the web page to any serving
+ * node. Loading and unloading models through the gateway is not served (501). A request whose
  * content type starts with {@code application/grpc} is a gRPC call, as on a node.
  */
 final class GatewayApi implements Handler<HttpServerRequest> {
+
+    /** Why the gateway answers load and unload requests with 501. */
+    static final String LOAD_THROUGH_NODES = "the gateway does not load or unload models; send the request to each "
+            + "node's own address";
 
     private final Proxy proxy;
 
@@ -52,6 +57,11 @@ final class GatewayApi implements Handler<HttpServerRequest> {
             if (requireGet(request)) {
                 Replies.health(request.response(), "ready", proxy.ready());
             }
+        } else if (path.equals(List.of("v2", "repository", "index"))) {
+            // Every node of a deployment serves the same repository, so one node's index stands for all.
+            proxy.forwardRest(request, ModelKey.NONE);
+        } else if (path.size() >= 2 && path.get(0).equals("v2") && path.get(1).equals("repository")) {
+            Replies.error(request.response(), 501, LOAD_THROUGH_NODES, 0);
         } else if (path.size() >= 3 && path.get(0).equals("v2") && path.get(1).equals("models")) {
             proxy.forwardRest(request, modelKey(path));
         } else if (path.isEmpty() || path.equals(List.of("v2"))) {
@@ -93,9 +103,13 @@ final class GatewayApi implements Handler<HttpServerRequest> {
         switch (method) {
             case "ServerLive" -> respondBoolean(request, true);
             case "ServerReady" -> respondBoolean(request, proxy.ready());
-            case "ServerMetadata", "ModelReady", "ModelMetadata", "ModelInfer" -> proxy.forwardGrpc(request, method);
+            case "ServerMetadata", "ModelReady", "ModelMetadata", "ModelInfer", "RepositoryIndex" ->
+                    proxy.forwardGrpc(request, method);
+            case "RepositoryModelLoad", "RepositoryModelUnload" ->
+                    new GrpcForwarding(method).fail(request.response(), 501, LOAD_THROUGH_NODES, 0);
             default -> new GrpcForwarding(method).fail(request.response(), 501,
-                    "method " + path + " is not served (expected: a method of inference.GRPCInferenceService)", 0);
+                    "method " + path + " is not served by the gateway (served: ServerLive, ServerReady, "
+                    + "ServerMetadata, ModelReady, ModelMetadata, ModelInfer, RepositoryIndex)", 0);
         }
     }
 

@@ -12,11 +12,15 @@ import dev.levee.server.grpc.proto.ModelInferRequest;
 import dev.levee.server.grpc.proto.ModelInferResponse;
 import dev.levee.server.grpc.proto.ModelMetadataRequest;
 import dev.levee.server.grpc.proto.ModelMetadataResponse;
+import dev.levee.server.grpc.proto.RepositoryIndexRequest;
+import dev.levee.server.grpc.proto.RepositoryIndexResponse;
+import dev.levee.server.grpc.proto.RepositoryModelLoadRequest;
 import dev.levee.server.grpc.proto.ServerLiveRequest;
 import dev.levee.server.grpc.proto.ServerReadyRequest;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
@@ -233,5 +237,31 @@ class GatewayGrpcTest {
         assertOk(rest);
         assertThat(TestCluster.echoed(rest)).isEqualTo(3f);
         assertThat(GrpcTestClient.firstOutput(client.infer(4, DEADLINE_MILLIS))).isEqualTo(4f);
+    }
+
+    @Test
+    void repositoryIndexIsForwardedAndLoadIsNot() throws Exception {
+        cluster.startNode(0);
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        RepositoryIndexResponse index = client.call(GrpcTestClient.REPOSITORY_INDEX,
+                RepositoryIndexRequest.getDefaultInstance(), DEADLINE_MILLIS);
+        assertThat(index.getModelsList()).extracting(RepositoryIndexResponse.ModelIndex::getName).contains("synthetic");
+        assertThat(index.getModelsList()).extracting(RepositoryIndexResponse.ModelIndex::getState).contains("READY");
+        StatusRuntimeException load = failure(() -> client.call(GrpcTestClient.REPOSITORY_LOAD,
+                RepositoryModelLoadRequest.newBuilder().setModelName("synthetic").build(), DEADLINE_MILLIS));
+        assertThat(load.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
+        assertThat(load.getStatus().getDescription()).contains("each node");
+
+        HttpResponse<String> restIndex = cluster.send(cluster.request("/v2/repository/index")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+        assertOk(restIndex);
+        assertThat(restIndex.body()).contains("\"synthetic\"");
+        HttpResponse<String> restLoad = cluster.send(cluster.request("/v2/repository/models/synthetic/load")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+        assertThat(restLoad.statusCode()).isEqualTo(501);
+        assertThat(restLoad.body()).contains("each node");
+        assertThat(cluster.gatewayMetricSum("levee_gateway_attempts_total")).as("only the two index calls")
+                .isEqualTo(2);
     }
 }

@@ -6,6 +6,10 @@ import dev.levee.server.grpc.proto.ModelInferRequest;
 import dev.levee.server.grpc.proto.ModelInferResponse;
 import dev.levee.server.grpc.proto.ModelMetadataRequest;
 import dev.levee.server.grpc.proto.ModelMetadataResponse;
+import dev.levee.server.grpc.proto.RepositoryIndexRequest;
+import dev.levee.server.grpc.proto.RepositoryIndexResponse;
+import dev.levee.server.grpc.proto.RepositoryModelLoadRequest;
+import dev.levee.server.grpc.proto.RepositoryModelLoadResponse;
 import dev.levee.server.grpc.proto.ServerLiveRequest;
 import dev.levee.server.grpc.proto.ServerLiveResponse;
 import dev.levee.server.grpc.proto.ServerReadyRequest;
@@ -26,6 +30,11 @@ final class GrpcTestClient implements AutoCloseable {
             method("ServerReady", ServerReadyRequest.getDefaultInstance(), ServerReadyResponse.getDefaultInstance());
     static final MethodDescriptor<ModelMetadataRequest, ModelMetadataResponse> MODEL_METADATA = method(
             "ModelMetadata", ModelMetadataRequest.getDefaultInstance(), ModelMetadataResponse.getDefaultInstance());
+    static final MethodDescriptor<RepositoryIndexRequest, RepositoryIndexResponse> REPOSITORY_INDEX = method(
+            "RepositoryIndex", RepositoryIndexRequest.getDefaultInstance(), RepositoryIndexResponse.getDefaultInstance());
+    static final MethodDescriptor<RepositoryModelLoadRequest, RepositoryModelLoadResponse> REPOSITORY_LOAD = method(
+            "RepositoryModelLoad", RepositoryModelLoadRequest.getDefaultInstance(),
+            RepositoryModelLoadResponse.getDefaultInstance());
     static final MethodDescriptor<ModelInferRequest, ModelInferResponse> MODEL_INFER =
             method("ModelInfer", ModelInferRequest.getDefaultInstance(), ModelInferResponse.getDefaultInstance());
 
