@@ -31,6 +31,16 @@ public final class Levee implements Runnable {
             }
             return 1;
         });
+        // A mistyped option is reported as its message and a pointer to --help, not the whole usage,
+        // which would push the message off the screen.
+        commandLine.setParameterExceptionHandler((error, arguments) -> {
+            CommandLine command = error.getCommandLine();
+            String name = command.getCommandSpec().qualifiedName();
+            command.getErr().println(name + ": " + error.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(error, command.getErr());
+            command.getErr().println("Run '" + name + " --help' for the options.");
+            return command.getCommandSpec().exitCodeOnInvalidInput();
+        });
         System.exit(commandLine.execute(args));
     }
 }

@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.LongFunction;
+import java.nio.file.NoSuchFileException;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -27,12 +29,16 @@ final class LoadTestCommand implements Callable<Integer> {
             description = "Base URL of the node or gateway (default: ${DEFAULT-VALUE}).")
     String url;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--model", defaultValue = "minilm",
             description = "Model to call; minilm, breast_cancer and synthetic have built-in bodies (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--body", paramLabel = "FILE",
-            description = "A v2 JSON request body to send every time instead of the built-in one.")
+            description = "A v2 JSON request body to send every time instead of the built-in one; --model still "
+                    + "names the model it is sent to.")
     Path body;
 
     @Option(names = "--rate", split = ",", required = true, paramLabel = "RPS",
@@ -73,7 +79,16 @@ final class LoadTestCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        LongFunction<byte[]> bodies = body == null ? RequestBodies.builtIn(model) : RequestBodies.fromFile(body);
+        if (!(durationSeconds > 0) || warmupSeconds < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--duration-s " + durationSeconds
+                    + ", --warmup-s " + warmupSeconds + " (expected: a duration above 0 and a warm-up of 0 or more)");
+        }
+        LongFunction<byte[]> bodies;
+        try {
+            bodies = body == null ? RequestBodies.builtIn(model) : RequestBodies.fromFile(body);
+        } catch (NoSuchFileException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--body: file " + body + " does not exist");
+        }
         URI target = URI.create(url.replaceAll("/+$", "") + "/v2/models/" + model + "/infer");
         Duration duration = Duration.ofMillis(Math.round(durationSeconds * 1000));
         Duration slo = Duration.ofNanos(Math.round(sloMillis * 1e6));

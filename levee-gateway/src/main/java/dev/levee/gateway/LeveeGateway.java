@@ -128,7 +128,7 @@ public final class LeveeGateway implements AutoCloseable {
         // One verticle instance per server puts each on its own event loop; servers created from
         // this thread would share its one context. listen(port) alone would bind every interface.
         List<HttpServer> started = new CopyOnWriteArrayList<>();
-        await(vertx.deployVerticle(() -> new VerticleBase() {
+        await("at " + options.host() + ":" + options.port(), vertx.deployVerticle(() -> new VerticleBase() {
             @Override
             public Future<?> start() {
                 return vertx.createHttpServer(serverOptions).requestHandler(api.get())
@@ -146,13 +146,16 @@ public final class LeveeGateway implements AutoCloseable {
         return bound;
     }
 
-    private static <T> T await(Future<T> future) throws IOException {
+    /** Waits for {@code future}; {@code where} names the address in the error, such as "at 0.0.0.0:8000". */
+    private static <T> T await(String where, Future<T> future) throws IOException {
         try {
             return future.toCompletionStage().toCompletableFuture().get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
-            throw new IOException("could not start the HTTP server: " + e.getCause().getMessage(), e.getCause());
+            throw new IOException("could not start the HTTP server " + where + ": " + e.getCause().getMessage(),
+                    e.getCause());
         } catch (TimeoutException e) {
-            throw new IOException("the HTTP server did not start within " + START_TIMEOUT_SECONDS + " s", e);
+            throw new IOException("the HTTP server " + where + " did not start within " + START_TIMEOUT_SECONDS + " s",
+                    e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while starting the HTTP server", e);

@@ -62,7 +62,12 @@ public interface NodeSource {
             } else if (trimmed.startsWith(KubernetesService.PREFIX)) {
                 serviceEntries.add(trimmed);
             } else {
-                fixed.add(NodeAddress.parse(trimmed));
+                try {
+                    fixed.add(NodeAddress.parse(trimmed));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(e.getMessage()
+                            + "; a name to resolve is written dns:NAME[:PORT] or k8s:[NAMESPACE/]SERVICE[:PORT]", e);
+                }
             }
         }
         if (fixed.isEmpty() && names.isEmpty() && serviceEntries.isEmpty()) {

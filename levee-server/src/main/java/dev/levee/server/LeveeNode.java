@@ -182,7 +182,7 @@ public final class LeveeNode implements AutoCloseable {
             int port, int freePortGroup, int eventLoops, List<HttpServer> servers) throws IOException {
         int requested = port == 0 ? freePortGroup : port;
         List<HttpServer> started = new CopyOnWriteArrayList<>();
-        await(vertx.deployVerticle(() -> new VerticleBase() {
+        await("at " + serverOptions.getHost() + ":" + port, vertx.deployVerticle(() -> new VerticleBase() {
             @Override
             public Future<?> start() {
                 // listen(port) alone would bind every interface whatever host the options set.
@@ -209,13 +209,16 @@ public final class LeveeNode implements AutoCloseable {
                 .toString();
     }
 
-    private static <T> T await(Future<T> future) throws IOException {
+    /** Waits for {@code future}; {@code where} names the address in the error, such as "at 0.0.0.0:8000". */
+    private static <T> T await(String where, Future<T> future) throws IOException {
         try {
             return future.toCompletionStage().toCompletableFuture().get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
-            throw new IOException("could not start the HTTP server: " + e.getCause().getMessage(), e.getCause());
+            throw new IOException("could not start the HTTP server " + where + ": " + e.getCause().getMessage(),
+                    e.getCause());
         } catch (TimeoutException e) {
-            throw new IOException("the HTTP server did not start within " + START_TIMEOUT_SECONDS + " s", e);
+            throw new IOException("the HTTP server " + where + " did not start within " + START_TIMEOUT_SECONDS + " s",
+                    e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while starting the HTTP server", e);
