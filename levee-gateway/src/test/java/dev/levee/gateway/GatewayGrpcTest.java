@@ -214,6 +214,20 @@ class GatewayGrpcTest {
         assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(5000);
     }
 
+    @Test
+    void negativeFieldLengthGetsOneAnswer() throws Exception {
+        cluster.startNode(0);
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        // model_name (field 1) with the length -3 as a 10-byte varint, which protobuf-java rejects.
+        byte[] negativeLength = {0x0a, (byte) 0xfd, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff,
+                (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x01};
+        StatusRuntimeException error = failure(() -> client.call(GrpcTestClient.MODEL_INFER_BYTES, negativeLength,
+                DEADLINE_MILLIS));
+        assertThat(error.getStatus().getCode()).as(error.getStatus().toString()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(GrpcTestClient.firstOutput(client.infer(5, DEADLINE_MILLIS))).isEqualTo(5f);
+    }
+
     private static ModelInferRequest withTimeout(InferParameter timeout) {
         return GrpcTestClient.synthetic("synthetic", 1).toBuilder().putParameters("timeout", timeout).build();
     }
