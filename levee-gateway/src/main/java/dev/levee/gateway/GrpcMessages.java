@@ -137,6 +137,22 @@ final class GrpcMessages {
         return value;
     }
 
+    /** Returns whether a whole message frame in {@code body} has the compressed flag set. */
+    static boolean anyCompressed(Buffer body) {
+        long position = 0;
+        while (body.length() - position >= FRAME_HEADER_BYTES) {
+            long end = position + FRAME_HEADER_BYTES + body.getUnsignedInt((int) position + 1);
+            if (end > body.length()) {
+                return false;
+            }
+            if (body.getByte((int) position) == 1) {
+                return true;
+            }
+            position = end;
+        }
+        return false;
+    }
+
     /** Returns a reader over the first message of a gRPC body, or null when there is none or it is compressed. */
     private static Reader firstMessage(Buffer body) {
         if (body.length() < FRAME_HEADER_BYTES || body.getByte(0) != 0) {

@@ -153,6 +153,18 @@ class GrpcMessagesTest {
     }
 
     @Test
+    void compressedFlagIsFoundInEveryWholeFrame() {
+        Buffer plain = frame(infer().setModelName("synthetic").build());
+        Buffer compressed = plain.copy().setByte(0, (byte) 1);
+        assertThat(GrpcMessages.anyCompressed(plain)).as("plain").isFalse();
+        assertThat(GrpcMessages.anyCompressed(compressed)).as("compressed").isTrue();
+        assertThat(GrpcMessages.anyCompressed(plain.copy().appendBuffer(compressed))).as("second frame").isTrue();
+        assertThat(GrpcMessages.anyCompressed(compressed.getBuffer(0, compressed.length() - 1)))
+                .as("cut short, so no node reads it as a message").isFalse();
+        assertThat(GrpcMessages.anyCompressed(Buffer.buffer())).as("empty").isFalse();
+    }
+
+    @Test
     void booleanMessagesParseAsHealthResponses() throws Exception {
         Buffer live = GrpcMessages.booleanMessage(true);
         assertThat(live.getByte(0)).isZero();
