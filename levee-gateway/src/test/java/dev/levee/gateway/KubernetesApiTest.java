@@ -240,6 +240,9 @@ class KubernetesApiTest {
                 new Failure("404", 404, "404 page not found", "responded 404 Not Found"),
                 new Failure("not JSON", 200, "<html>proxy error</html>", "invalid JSON"),
                 new Failure("not a list", 200, "{\"kind\":\"Status\",\"code\":200}", "not an EndpointSliceList"),
+                new Failure("endpoints not an array", 200,
+                        "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":\"10.0.0.1\"}]}",
+                        "has endpoints that are not an array"),
                 new Failure("500", 500, StandInKubernetesApi.status(500, "InternalError", "etcd unavailable"),
                         "responded 500"))
                 .map(Arguments::of);
