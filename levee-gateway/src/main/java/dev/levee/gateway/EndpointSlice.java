@@ -1,6 +1,7 @@
 package dev.levee.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -68,15 +69,18 @@ record EndpointSlice(String name, String addressType, List<Endpoint> endpoints, 
     }
 
     private static EndpointSlice parseSlice(JsonNode item) throws IOException {
+        if (!item.isObject()) {
+            throw new IOException("the EndpointSliceList has an item that is not an object: " + item);
+        }
         String name = item.path("metadata").path("name").asText("");
         JsonNode addressType = item.path("addressType");
         if (!addressType.isTextual()) {
             throw new IOException("EndpointSlice '" + name + "' has no addressType");
         }
         List<Endpoint> endpoints = new ArrayList<>();
-        for (JsonNode endpoint : item.path("endpoints")) {
+        for (JsonNode endpoint : objects(item, "endpoints", name)) {
             List<String> addresses = new ArrayList<>();
-            for (JsonNode address : endpoint.path("addresses")) {
+            for (JsonNode address : array(endpoint, "addresses", name)) {
                 if (!address.isTextual()) {
                     throw new IOException(
                             "EndpointSlice '" + name + "' has an address that is not a string: " + address);
@@ -88,7 +92,7 @@ record EndpointSlice(String name, String addressType, List<Endpoint> endpoints, 
                     booleanOr(conditions.path("terminating"), false)));
         }
         List<Port> ports = new ArrayList<>();
-        for (JsonNode port : item.path("ports")) {
+        for (JsonNode port : objects(item, "ports", name)) {
             // A port without a number is allowed by the API for slices not made from a service; it
             // gives no address to connect to. Only TCP carries HTTP and gRPC.
             JsonNode number = port.path("port");
@@ -102,6 +106,34 @@ record EndpointSlice(String name, String addressType, List<Endpoint> endpoints, 
             ports.add(new Port(port.path("name").asText(""), number.intValue()));
         }
         return new EndpointSlice(name, addressType.asText(), List.copyOf(endpoints), List.copyOf(ports));
+    }
+
+    /**
+     * Returns the array in {@code field} of {@code parent}, or an empty one when the field is absent
+     * or null. Any other value is an error: skipping it would read a malformed slice as one without
+     * endpoints, and the gateway would drop its nodes.
+     */
+    private static JsonNode array(JsonNode parent, String field, String sliceName) throws IOException {
+        JsonNode value = parent.path(field);
+        if (value.isMissingNode() || value.isNull()) {
+            return MissingNode.getInstance();
+        }
+        if (!value.isArray()) {
+            throw new IOException("EndpointSlice '" + sliceName + "' has " + field + " that are not an array: " + value);
+        }
+        return value;
+    }
+
+    /** Returns {@link #array} of {@code field}, and checks that each element is an object. */
+    private static JsonNode objects(JsonNode parent, String field, String sliceName) throws IOException {
+        JsonNode elements = array(parent, field, sliceName);
+        for (JsonNode element : elements) {
+            if (!element.isObject()) {
+                throw new IOException("EndpointSlice '" + sliceName + "' has an entry in " + field
+                        + " that is not an object: " + element);
+            }
+        }
+        return elements;
     }
 
     private static boolean booleanOr(JsonNode value, boolean absent) {

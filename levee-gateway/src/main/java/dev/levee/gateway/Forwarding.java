@@ -16,6 +16,12 @@ import java.util.OptionalLong;
  */
 sealed interface Forwarding permits RestForwarding, GrpcForwarding {
 
+    /**
+     * Checks the request before any attempt is sent, and throws INVALID_ARGUMENT for one that a
+     * node would leave without a response.
+     */
+    void checkRequest(HttpServerRequest request, Buffer body);
+
     /** Returns the timeout the client set, or empty; throws INVALID_ARGUMENT for a malformed one. */
     OptionalLong timeoutNanos(HttpServerRequest request, Buffer body);
 

@@ -3,6 +3,7 @@ package dev.levee.gateway;
 import static java.util.Objects.requireNonNull;
 
 import dev.levee.core.GrpcTimeout;
+import dev.levee.core.InferenceException;
 import dev.levee.core.RequestControls;
 import dev.levee.gateway.AttemptResult.Responded;
 import io.vertx.core.MultiMap;
@@ -30,10 +31,26 @@ record GrpcForwarding(String method) implements Forwarding {
     static final String SERVICE_PATH = "/inference.GRPCInferenceService/";
     /** Trailer with the milliseconds a client should wait before it retries, gRPC's Retry-After. */
     static final String RETRY_PUSHBACK = "grpc-retry-pushback-ms";
+    /** Header that names the compression of the call's messages. */
+    private static final String ENCODING = "grpc-encoding";
     private static final Set<String> MODEL_METHODS = Set.of("ModelInfer", "ModelReady", "ModelMetadata");
 
     GrpcForwarding {
         requireNonNull(method, "method");
+    }
+
+    /**
+     * Rejects a message flagged compressed in a call without {@code grpc-encoding}, which the gRPC
+     * protocol does not allow. A node running Vert.x 5.0.7 sends no response to such a call, so
+     * every attempt would time out and count against the node's health, and a few such calls
+     * would eject healthy nodes.
+     */
+    @Override
+    public void checkRequest(HttpServerRequest request, Buffer body) {
+        if (request.getHeader(ENCODING) == null && GrpcMessages.anyCompressed(body)) {
+            throw InferenceException.invalid("request message is flagged compressed, but the call has no "
+                    + ENCODING + " header (expected: uncompressed messages, or a " + ENCODING + " such as gzip)");
+        }
     }
 
     /**

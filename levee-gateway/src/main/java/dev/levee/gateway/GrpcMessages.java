@@ -137,6 +137,22 @@ final class GrpcMessages {
         return value;
     }
 
+    /** Returns whether a whole message frame in {@code body} has the compressed flag set. */
+    static boolean anyCompressed(Buffer body) {
+        long position = 0;
+        while (body.length() - position >= FRAME_HEADER_BYTES) {
+            long end = position + FRAME_HEADER_BYTES + body.getUnsignedInt((int) position + 1);
+            if (end > body.length()) {
+                return false;
+            }
+            if (body.getByte((int) position) == 1) {
+                return true;
+            }
+            position = end;
+        }
+        return false;
+    }
+
     /** Returns a reader over the first message of a gRPC body, or null when there is none or it is compressed. */
     private static Reader firstMessage(Buffer body) {
         if (body.length() < FRAME_HEADER_BYTES || body.getByte(0) != 0) {
@@ -193,15 +209,29 @@ final class GrpcMessages {
             return 0;
         }
 
+        /**
+         * Reads the length of a length-delimited field. Returns -1 and marks the reader malformed
+         * when the length runs past the end or is negative, which a 10-byte varint can encode: a
+         * negative length would move the position back, and the caller's loop would read the same
+         * bytes forever.
+         */
+        private int length() {
+            long length = varint();
+            if (malformed || length < 0 || length > end - position) {
+                malformed = true;
+                return -1;
+            }
+            return (int) length;
+        }
+
         /** Reads a length-delimited field as a nested message and returns a reader over it. */
         Reader message() {
-            long length = varint();
-            if (malformed || length > end - position) {
-                malformed = true;
+            int length = length();
+            if (length < 0) {
                 return new Reader(buffer, position, position);
             }
-            Reader nested = new Reader(buffer, position, position + (int) length);
-            position += (int) length;
+            Reader nested = new Reader(buffer, position, position + length);
+            position += length;
             return nested;
         }
 
@@ -216,13 +246,12 @@ final class GrpcMessages {
         }
 
         String string() {
-            long length = varint();
-            if (malformed || length > end - position) {
-                malformed = true;
+            int length = length();
+            if (length < 0) {
                 return "";
             }
-            String value = buffer.getString(position, position + (int) length, StandardCharsets.UTF_8.name());
-            position += (int) length;
+            String value = buffer.getString(position, position + length, StandardCharsets.UTF_8.name());
+            position += length;
             return value;
         }
 
@@ -234,7 +263,7 @@ final class GrpcMessages {
                     yield 0;
                 }
                 case WIRE_FIXED64 -> 8;
-                case WIRE_LENGTH_DELIMITED -> varint();
+                case WIRE_LENGTH_DELIMITED -> length();
                 case WIRE_FIXED32 -> 4;
                 default -> -1;
             };

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -14,6 +15,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -26,7 +28,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLContext;
@@ -44,6 +48,14 @@ final class KubernetesApi {
     static final int PAGE_LIMIT = 500;
     /** Bound on the pages of one list, so that a server that always returns a next page cannot loop the gateway. */
     private static final int MAX_PAGES = 100;
+    /**
+     * Maximum bytes of the response bodies of one list, all pages together, so that a broken or
+     * hostile API server cannot fill the gateway's heap within the list timeout. NOTE: the size is
+     * an estimate. 500 slices of 100 endpoints each, at about 400 bytes of JSON per endpoint, are
+     * about 20 MB. But kube-controller-manager's --max-endpoints-per-slice allows up to 1000, and
+     * 500 such full slices could pass this limit.
+     */
+    static final long MAX_BODY_BYTES = 64L * 1024 * 1024;
     /** Maximum characters of an API error body quoted in a message. */
     private static final int MAX_QUOTED_CHARS = 300;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -51,11 +63,13 @@ final class KubernetesApi {
     private final KubernetesConfig config;
     private final HttpClient client;
     private final boolean https;
+    private final long maxBodyBytes;
 
-    private KubernetesApi(KubernetesConfig config, HttpClient client) {
+    private KubernetesApi(KubernetesConfig config, HttpClient client, long maxBodyBytes) {
         this.config = config;
         this.client = client;
         this.https = config.apiServer().getScheme().equals("https");
+        this.maxBodyBytes = maxBodyBytes;
     }
 
     /**
@@ -65,6 +79,11 @@ final class KubernetesApi {
      * @throws IOException when the CA file cannot be read or contains no certificate
      */
     static KubernetesApi connect(KubernetesConfig config) throws IOException {
+        return connect(config, MAX_BODY_BYTES);
+    }
+
+    /** Creates a client as {@link #connect(KubernetesConfig)} does, with another limit on the bytes of a list. */
+    static KubernetesApi connect(KubernetesConfig config, long maxBodyBytes) throws IOException {
         requireNonNull(config, "config");
         HttpClient.Builder builder = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
@@ -73,7 +92,7 @@ final class KubernetesApi {
         if (config.apiServer().getScheme().equals("https")) {
             builder.sslContext(trusting(config));
         }
-        return new KubernetesApi(config, builder.build());
+        return new KubernetesApi(config, builder.build(), maxBodyBytes);
     }
 
     private static SSLContext trusting(KubernetesConfig config) throws IOException {
@@ -105,15 +124,19 @@ final class KubernetesApi {
      * {@code kubernetes.io/service-name=SERVICE}, following {@code continue} tokens to the last page.
      *
      * @throws IOException when the API cannot be reached, rejects the request, responds with
-     *     something other than an EndpointSliceList, or the list takes longer than the timeout
+     *     something other than an EndpointSliceList, or the list takes longer than the timeout or
+     *     more bytes than the limit
      */
     List<EndpointSlice> endpointSlices(String namespace, String service) throws IOException {
         long deadline = System.nanoTime() + config.timeout().toNanos();
+        long bytesLeft = maxBodyBytes;
         List<EndpointSlice> slices = new ArrayList<>();
         String continueToken = "";
         for (int page = 0; page < MAX_PAGES; page++) {
             URI uri = listUri(namespace, service, continueToken);
-            EndpointSlice.Page result = EndpointSlice.parsePage(get(uri, deadline, namespace, service));
+            Fetched fetched = get(uri, deadline, bytesLeft, namespace, service);
+            bytesLeft -= fetched.bytes();
+            EndpointSlice.Page result = EndpointSlice.parsePage(fetched.json());
             slices.addAll(result.items());
             continueToken = result.continueToken();
             if (continueToken.isEmpty()) {
@@ -140,7 +163,10 @@ final class KubernetesApi {
         return URLEncoder.encode(value, StandardCharsets.UTF_8);
     }
 
-    private JsonNode get(URI uri, long deadline, String namespace, String service) throws IOException {
+    /** One page as JSON, and the bytes of its response body. */
+    private record Fetched(JsonNode json, long bytes) {}
+
+    private Fetched get(URI uri, long deadline, long maxBytes, String namespace, String service) throws IOException {
         long remaining = deadline - System.nanoTime();
         if (remaining <= 0) {
             throw timedOut(uri);
@@ -154,7 +180,7 @@ final class KubernetesApi {
         // The request timeout ends the wait for the response headers only; the bounded get also
         // ends a body that trickles in.
         CompletableFuture<HttpResponse<byte[]>> pending =
-                client.sendAsync(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+                client.sendAsync(request.build(), info -> new LimitedBody(uri, maxBytes, maxBodyBytes));
         HttpResponse<byte[]> response;
         try {
             response = pending.get(remaining, TimeUnit.NANOSECONDS);
@@ -169,6 +195,11 @@ final class KubernetesApi {
             if (e.getCause() instanceof HttpTimeoutException) {
                 throw timedOut(uri);
             }
+            for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+                if (cause instanceof BodyTooLargeException tooLarge) {
+                    throw new BodyTooLargeException(tooLarge.getMessage());
+                }
+            }
             if (e.getCause() instanceof SSLHandshakeException) {
                 throw new IOException("the TLS handshake with the Kubernetes API at " + config.apiServer()
                         + " failed, so no request was sent; its certificate must be signed by a CA in "
@@ -178,7 +209,7 @@ final class KubernetesApi {
             String reason = cause.getMessage() == null ? "" : ": " + cause.getMessage();
             throw new IOException("GET " + uri + " failed with " + cause.getClass().getSimpleName() + reason, cause);
         }
-        return body(response, namespace, service, token.isPresent());
+        return new Fetched(body(response, namespace, service, token.isPresent()), response.body().length);
     }
 
     private JsonNode body(HttpResponse<byte[]> response, String namespace, String service, boolean sentToken)
@@ -247,6 +278,73 @@ final class KubernetesApi {
             return "(empty)";
         }
         return text.length() <= MAX_QUOTED_CHARS ? text : text.substring(0, MAX_QUOTED_CHARS) + "...";
+    }
+
+    /** The failure of a list whose response bodies are larger than the limit. */
+    private static final class BodyTooLargeException extends IOException {
+        BodyTooLargeException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Collects a response body up to {@code maxBytes}, the bytes the list has left. Past them it
+     * cancels the response, which closes the connection, and fails with {@link BodyTooLargeException}.
+     */
+    private static final class LimitedBody implements HttpResponse.BodySubscriber<byte[]> {
+        private final URI uri;
+        private final long maxBytes;
+        /** The limit of the whole list, for the message. */
+        private final long listLimit;
+        private final CompletableFuture<byte[]> body = new CompletableFuture<>();
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        private Flow.Subscription subscription;
+
+        LimitedBody(URI uri, long maxBytes, long listLimit) {
+            this.uri = uri;
+            this.maxBytes = maxBytes;
+            this.listLimit = listLimit;
+        }
+
+        @Override
+        public CompletionStage<byte[]> getBody() {
+            return body;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription subscription) {
+            this.subscription = subscription;
+            subscription.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> buffers) {
+            if (body.isDone()) {
+                return;
+            }
+            for (ByteBuffer buffer : buffers) {
+                if (bytes.size() + (long) buffer.remaining() > maxBytes) {
+                    subscription.cancel();
+                    body.completeExceptionally(new BodyTooLargeException("listing EndpointSlices at " + uri
+                            + " failed: the responses of the list, all pages together, are larger than the limit of "
+                            + listLimit + " bytes"));
+                    return;
+                }
+                byte[] chunk = new byte[buffer.remaining()];
+                buffer.get(chunk);
+                bytes.write(chunk, 0, chunk.length);
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            body.completeExceptionally(error);
+        }
+
+        @Override
+        public void onComplete() {
+            body.complete(bytes.toByteArray());
+        }
     }
 
     private HttpTimeoutException timedOut(URI uri) {

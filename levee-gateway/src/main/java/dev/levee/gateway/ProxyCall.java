@@ -88,6 +88,7 @@ final class ProxyCall {
         body = received;
         OptionalLong timeoutNanos;
         try {
+            forwarding.checkRequest(request, received);
             timeoutNanos = forwarding.timeoutNanos(request, received);
         } catch (InferenceException e) {
             respondError(400, e.getMessage(), 0);

@@ -18,6 +18,10 @@ record RestForwarding(ModelKey key) implements Forwarding {
         requireNonNull(key, "key");
     }
 
+    /** Accepts every request: the node judges the body. */
+    @Override
+    public void checkRequest(HttpServerRequest request, Buffer body) {}
+
     /** Returns the shorter of the {@code Levee-Timeout-Ms} header and the v2 {@code timeout} parameter. */
     @Override
     public OptionalLong timeoutNanos(HttpServerRequest request, Buffer body) {

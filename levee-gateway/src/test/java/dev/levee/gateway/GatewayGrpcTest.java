@@ -20,8 +20,16 @@ import dev.levee.server.grpc.proto.ServerReadyRequest;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -216,6 +224,57 @@ class GatewayGrpcTest {
                 withTimeout(InferParameter.newBuilder().setInt64Param(200_000).build()), DEADLINE_MILLIS));
         assertThat(late.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
         assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(5000);
+    }
+
+    @Test
+    void negativeFieldLengthGetsOneAnswer() throws Exception {
+        cluster.startNode(0);
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        // model_name (field 1) with the length -3 as a 10-byte varint, which protobuf-java rejects.
+        byte[] negativeLength = {0x0a, (byte) 0xfd, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff,
+                (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x01};
+        StatusRuntimeException error = failure(() -> client.call(GrpcTestClient.MODEL_INFER_BYTES, negativeLength,
+                DEADLINE_MILLIS));
+        assertThat(error.getStatus().getCode()).as(error.getStatus().toString()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(GrpcTestClient.firstOutput(client.infer(5, DEADLINE_MILLIS))).isEqualTo(5f);
+    }
+
+    @Test
+    void compressedMessageWithoutEncodingIsRejected() throws Exception {
+        TestNode node = cluster.startNode(0);
+        // A short attempt timeout keeps the test short where the gateway forwards such calls.
+        cluster.startGateway(TestCluster.options().attemptTimeout(Duration.ofSeconds(1)).ejectAfterFailures(3).build());
+        connect();
+        byte[] message = GrpcTestClient.synthetic("synthetic", 1).toByteArray();
+        Buffer compressedFrame = Buffer.buffer().appendByte((byte) 1).appendInt(message.length).appendBytes(message);
+        Vertx vertx = Vertx.vertx();
+        try {
+            HttpClient http2 = vertx.createHttpClient(new HttpClientOptions()
+                    .setProtocolVersion(HttpVersion.HTTP_2)
+                    .setHttp2ClearTextUpgrade(false));
+            RequestOptions call = new RequestOptions()
+                    .setMethod(HttpMethod.POST)
+                    .setHost("127.0.0.1")
+                    .setPort(cluster.gatewayPort())
+                    .setURI(GrpcForwarding.SERVICE_PATH + "ModelInfer")
+                    .putHeader("content-type", GrpcForwarding.MEDIA_TYPE)
+                    .putHeader("te", "trailers");
+            for (int i = 0; i < 3; i++) {
+                String status = http2.request(call)
+                        .compose(request -> request.send(compressedFrame))
+                        .compose(response -> response.body().map(body -> response.headers().contains("grpc-status")
+                                ? response.headers().get("grpc-status")
+                                : response.trailers().get("grpc-status")))
+                        .toCompletionStage().toCompletableFuture().get(TestCluster.WAIT_SECONDS, TimeUnit.SECONDS);
+                assertThat(status).as("grpc-status of call " + i).isEqualTo("3");
+            }
+        } finally {
+            vertx.close().toCompletionStage().toCompletableFuture().get(TestCluster.WAIT_SECONDS, TimeUnit.SECONDS);
+        }
+        assertThat(cluster.gatewayMetricSum("levee_gateway_attempts_total")).as("attempts sent").isZero();
+        assertThat(cluster.gatewayNode(node).serving()).as("node still serving").isTrue();
+        assertThat(GrpcTestClient.firstOutput(client.infer(6, DEADLINE_MILLIS))).isEqualTo(6f);
     }
 
     private static ModelInferRequest withTimeout(InferParameter timeout) {

@@ -1,6 +1,7 @@
 package dev.levee.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.MessageLite;
@@ -12,6 +13,7 @@ import dev.levee.server.grpc.proto.ServerLiveResponse;
 import dev.levee.server.grpc.proto.ServerReadyResponse;
 import io.vertx.core.buffer.Buffer;
 import java.math.BigInteger;
+import java.time.Duration;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -112,6 +114,54 @@ class GrpcMessagesTest {
         long parsed = ModelInferRequest.parseFrom(message).getParametersOrThrow("timeout").getInt64Param();
         Buffer body = Buffer.buffer().appendByte((byte) 0).appendInt(message.length).appendBytes(message);
         assertThat(GrpcMessages.timeoutParameter(body)).contains(parsed).contains(200L);
+    }
+
+    /** Returns a message frame of {@code parts} laid end to end. */
+    private static Buffer rawFrame(byte[]... parts) {
+        Buffer message = Buffer.buffer();
+        for (byte[] part : parts) {
+            message.appendBytes(part);
+        }
+        return Buffer.buffer().appendByte((byte) 0).appendInt(message.length()).appendBuffer(message);
+    }
+
+    /** Returns the 10-byte varint of {@code value}, as protobuf encodes a negative int64. */
+    private static byte[] varint(long value) {
+        Buffer out = Buffer.buffer();
+        while ((value & ~0x7fL) != 0) {
+            out.appendByte((byte) ((value & 0x7f) | 0x80));
+            value >>>= 7;
+        }
+        return out.appendByte((byte) value).getBytes();
+    }
+
+    @Test
+    void negativeLengthsAreMalformed() {
+        byte[] model = ModelInferRequest.newBuilder().setModelName("synthetic").build().toByteArray();
+        // -11 steps back over the tag and the 10-byte length itself, to where the field started.
+        Buffer parameters = rawFrame(model, new byte[] {0x22}, varint(-11));
+        Buffer modelName = rawFrame(new byte[] {0x0a}, varint(-3));
+        Buffer entryKey = rawFrame(model, new byte[] {0x22, 11, 0x0a}, varint(-1));
+        Buffer skipped = rawFrame(model, new byte[] {0x2a}, varint(-11));
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            assertThat(GrpcMessages.timeoutParameter(parameters)).as("parameters entry").isEmpty();
+            assertThat(GrpcMessages.modelKey(modelName)).as("model name").isEmpty();
+            assertThat(GrpcMessages.timeoutParameter(entryKey)).as("map key").isEmpty();
+            assertThat(GrpcMessages.timeoutParameter(skipped)).as("skipped field").isEmpty();
+            assertThat(GrpcMessages.modelKey(skipped)).as("skipped field, model").isEmpty();
+        });
+    }
+
+    @Test
+    void compressedFlagIsFoundInEveryWholeFrame() {
+        Buffer plain = frame(infer().setModelName("synthetic").build());
+        Buffer compressed = plain.copy().setByte(0, (byte) 1);
+        assertThat(GrpcMessages.anyCompressed(plain)).as("plain").isFalse();
+        assertThat(GrpcMessages.anyCompressed(compressed)).as("compressed").isTrue();
+        assertThat(GrpcMessages.anyCompressed(plain.copy().appendBuffer(compressed))).as("second frame").isTrue();
+        assertThat(GrpcMessages.anyCompressed(compressed.getBuffer(0, compressed.length() - 1)))
+                .as("cut short, so no node reads it as a message").isFalse();
+        assertThat(GrpcMessages.anyCompressed(Buffer.buffer())).as("empty").isFalse();
     }
 
     @Test

@@ -20,6 +20,10 @@ import io.grpc.MethodDescriptor;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ClientCalls;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.util.concurrent.TimeUnit;
 
 /** A stock grpc-java client for {@code inference.GRPCInferenceService}; every call has a deadline. */
@@ -37,6 +41,14 @@ final class GrpcTestClient implements AutoCloseable {
             RepositoryModelLoadResponse.getDefaultInstance());
     static final MethodDescriptor<ModelInferRequest, ModelInferResponse> MODEL_INFER =
             method("ModelInfer", ModelInferRequest.getDefaultInstance(), ModelInferResponse.getDefaultInstance());
+
+    /** ModelInfer with the request message as raw bytes, so that a test can send a malformed one. */
+    static final MethodDescriptor<byte[], byte[]> MODEL_INFER_BYTES = MethodDescriptor.<byte[], byte[]>newBuilder()
+            .setType(MethodDescriptor.MethodType.UNARY)
+            .setFullMethodName(MethodDescriptor.generateFullMethodName("inference.GRPCInferenceService", "ModelInfer"))
+            .setRequestMarshaller(new BytesMarshaller())
+            .setResponseMarshaller(new BytesMarshaller())
+            .build();
 
     private final ManagedChannel channel;
 
@@ -75,6 +87,22 @@ final class GrpcTestClient implements AutoCloseable {
 
     static float firstOutput(ModelInferResponse response) {
         return response.getOutputs(0).getContents().getFp32Contents(0);
+    }
+
+    private static final class BytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
     }
 
     @Override

@@ -240,6 +240,9 @@ class KubernetesApiTest {
                 new Failure("404", 404, "404 page not found", "responded 404 Not Found"),
                 new Failure("not JSON", 200, "<html>proxy error</html>", "invalid JSON"),
                 new Failure("not a list", 200, "{\"kind\":\"Status\",\"code\":200}", "not an EndpointSliceList"),
+                new Failure("endpoints not an array", 200,
+                        "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":\"10.0.0.1\"}]}",
+                        "has endpoints that are not an array"),
                 new Failure("500", 500, StandInKubernetesApi.status(500, "InternalError", "etcd unavailable"),
                         "responded 500"))
                 .map(Arguments::of);
@@ -273,6 +276,42 @@ class KubernetesApiTest {
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         api.recover();
         assertDiscoveryKeepsNodes(api, source, api::stall, "timed out after 300 ms");
+    }
+
+    @Test
+    void oversizedResponseKeepsTheCurrentNodes() throws Exception {
+        StandInKubernetesApi api = http();
+        putNodes(api, "10.0.0.1", "10.0.0.2");
+        KubernetesService service = new KubernetesService("levee", "nodes", new ServicePort.Unspecified());
+        NodeSource source = new ServiceEndpoints(service, KubernetesApi.connect(config(api), 10_000));
+        // Valid JSON, so only the size can make the list fail.
+        String oversized = "{\"items\":[" + " ".repeat(100_000) + "]}";
+        String expected = "larger than the limit of 10000 bytes";
+        api.fail(200, oversized);
+        assertThatThrownBy(source::resolve)
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining(expected);
+        api.recover();
+        assertDiscoveryKeepsNodes(api, source, () -> api.fail(200, oversized), expected);
+    }
+
+    @Test
+    void byteLimitCoversAllPages() throws Exception {
+        StandInKubernetesApi api = http();
+        api.maxPageSize(1);
+        String[] addresses = new String[40];
+        for (int i = 0; i < addresses.length; i++) {
+            addresses[i] = "10.0.0." + (i + 1);
+        }
+        putNodes(api, addresses);
+        KubernetesService service = new KubernetesService("levee", "nodes", new ServicePort.Unspecified());
+        // Each page has one slice, well under the limit, but the 40 pages together pass it.
+        NodeSource limited = new ServiceEndpoints(service, KubernetesApi.connect(config(api), 5_000));
+        assertThatThrownBy(limited::resolve)
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("larger than the limit of 5000 bytes");
+        NodeSource roomy = new ServiceEndpoints(service, KubernetesApi.connect(config(api), 1_000_000));
+        assertThat(roomy.resolve()).hasSize(40);
     }
 
     /**

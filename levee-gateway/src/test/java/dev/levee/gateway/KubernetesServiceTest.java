@@ -200,4 +200,24 @@ class KubernetesServiceTest {
         assertThat(EndpointSlice.parsePage(JSON.readTree("{\"kind\":\"EndpointSliceList\",\"items\":null}")).items())
                 .isEmpty();
     }
+
+    @Test
+    void fieldsOfTheWrongTypeAreRejected() throws Exception {
+        List<String> malformed = List.of(
+                "{\"items\":[\"nodes-a\"]}",
+                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":\"10.0.0.1\"}]}",
+                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":{\"addresses\":[\"10.0.0.1\"]}}]}",
+                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":[\"10.0.0.1\"]}]}",
+                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":\"10.0.0.1\"}]}]}",
+                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":[],\"ports\":\"http\"}]}",
+                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":[],\"ports\":[8000]}]}");
+        for (String body : malformed) {
+            assertThatThrownBy(() -> EndpointSlice.parsePage(JSON.readTree(body))).as(body)
+                    .isInstanceOf(IOException.class);
+        }
+        EndpointSlice nulls = EndpointSlice.parsePage(JSON.readTree(
+                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":null,\"ports\":null}]}")).items().getFirst();
+        assertThat(nulls.endpoints()).as("null endpoints").isEmpty();
+        assertThat(nulls.ports()).as("null ports").isEmpty();
+    }
 }
