@@ -8,6 +8,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The gateway's request handler. It serves {@code /metrics} and the health endpoints itself, over
@@ -16,6 +17,9 @@ import java.util.Optional;
  * content type starts with {@code application/grpc} is a gRPC call, as on a node.
  */
 final class GatewayApi implements Handler<HttpServerRequest> {
+
+    /** What may follow {@code /v2/models/{model}[/versions/{version}]} on a node, besides nothing. */
+    private static final Set<String> MODEL_ACTIONS = Set.of("ready", "infer", "config", "stats");
 
     private final Proxy proxy;
 
@@ -62,11 +66,15 @@ final class GatewayApi implements Handler<HttpServerRequest> {
     }
 
     /**
-     * Returns the model key of {@code /v2/models/{model}[/versions/{version}][/ready|/infer]}, or
-     * {@link ModelKey#NONE} for another path under {@code /v2/models}. A node responds to such a
-     * path with 404, which must not mark the model as missing there.
+     * Returns the model key of {@code /v2/models/{model}[/versions/{version}][/ready|/infer|/config|/stats]},
+     * or {@link ModelKey#NONE} for another path under {@code /v2/models}. A node responds to such a
+     * path with 404, which must not mark the model as missing there. {@code /v2/models/stats}, the
+     * statistics of every model, names no model either, so one node answers it with its own.
      */
     static ModelKey modelKey(List<String> path) {
+        if (path.size() == 3 && path.get(2).equals("stats")) {
+            return ModelKey.NONE;
+        }
         String model = path.get(2);
         int next = 3;
         String version = "";
@@ -78,7 +86,7 @@ final class GatewayApi implements Handler<HttpServerRequest> {
             return new ModelKey(model, version);
         }
         String action = path.get(next);
-        if (path.size() == next + 1 && (action.equals("ready") || action.equals("infer"))) {
+        if (path.size() == next + 1 && MODEL_ACTIONS.contains(action)) {
             return new ModelKey(model, version);
         }
         return ModelKey.NONE;
@@ -93,7 +101,8 @@ final class GatewayApi implements Handler<HttpServerRequest> {
         switch (method) {
             case "ServerLive" -> respondBoolean(request, true);
             case "ServerReady" -> respondBoolean(request, proxy.ready());
-            case "ServerMetadata", "ModelReady", "ModelMetadata", "ModelInfer" -> proxy.forwardGrpc(request, method);
+            case "ServerMetadata", "ModelReady", "ModelMetadata", "ModelInfer", "ModelConfig", "ModelStatistics" ->
+                    proxy.forwardGrpc(request, method);
             default -> new GrpcForwarding(method).fail(request.response(), 501,
                     "method " + path + " is not served (expected: a method of inference.GRPCInferenceService)", 0);
         }

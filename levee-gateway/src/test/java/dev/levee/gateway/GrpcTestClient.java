@@ -2,10 +2,14 @@ package dev.levee.gateway;
 
 import com.google.protobuf.Message;
 import dev.levee.server.grpc.proto.InferTensorContents;
+import dev.levee.server.grpc.proto.ModelConfigRequest;
+import dev.levee.server.grpc.proto.ModelConfigResponse;
 import dev.levee.server.grpc.proto.ModelInferRequest;
 import dev.levee.server.grpc.proto.ModelInferResponse;
 import dev.levee.server.grpc.proto.ModelMetadataRequest;
 import dev.levee.server.grpc.proto.ModelMetadataResponse;
+import dev.levee.server.grpc.proto.ModelStatisticsRequest;
+import dev.levee.server.grpc.proto.ModelStatisticsResponse;
 import dev.levee.server.grpc.proto.ServerLiveRequest;
 import dev.levee.server.grpc.proto.ServerLiveResponse;
 import dev.levee.server.grpc.proto.ServerReadyRequest;
@@ -26,6 +30,11 @@ final class GrpcTestClient implements AutoCloseable {
             method("ServerReady", ServerReadyRequest.getDefaultInstance(), ServerReadyResponse.getDefaultInstance());
     static final MethodDescriptor<ModelMetadataRequest, ModelMetadataResponse> MODEL_METADATA = method(
             "ModelMetadata", ModelMetadataRequest.getDefaultInstance(), ModelMetadataResponse.getDefaultInstance());
+    static final MethodDescriptor<ModelConfigRequest, ModelConfigResponse> MODEL_CONFIG =
+            method("ModelConfig", ModelConfigRequest.getDefaultInstance(), ModelConfigResponse.getDefaultInstance());
+    static final MethodDescriptor<ModelStatisticsRequest, ModelStatisticsResponse> MODEL_STATISTICS = method(
+            "ModelStatistics", ModelStatisticsRequest.getDefaultInstance(),
+            ModelStatisticsResponse.getDefaultInstance());
     static final MethodDescriptor<ModelInferRequest, ModelInferResponse> MODEL_INFER =
             method("ModelInfer", ModelInferRequest.getDefaultInstance(), ModelInferResponse.getDefaultInstance());
 
