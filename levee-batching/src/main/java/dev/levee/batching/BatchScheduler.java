@@ -241,7 +241,7 @@ public final class BatchScheduler implements AutoCloseable {
         future.complete(respond(request, new RowOutcome.Success(outputs.get())));
     }
 
-    /** Counts a request answered at submission, before it could join the queue. */
+    /** Counts a request completed at submission, before it could join the queue. */
     private void countEarlyAnswer(CompletableFuture<InferenceResponse> future, long submitted) {
         long nanos = clock.nanoTime() - submitted;
         if (future.isCompletedExceptionally()) {
@@ -499,7 +499,7 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     /**
-     * Records a finished run and returns its service time; its requests stop counting as in flight
+     * Records a finished run and returns its service time. Its requests stop counting as in flight
      * only now that the model returned.
      */
     private long finishBatch(List<Pending> batch, int rows, long start) {
@@ -596,7 +596,7 @@ public final class BatchScheduler implements AutoCloseable {
     private static final class Pending {
         final InferenceRequest request;
         final CompletableFuture<InferenceResponse> future;
-        /** When the scheduler took the request, before validation; the start of its statistics duration. */
+        /** When the scheduler took the request, before validation. Its statistics duration starts here. */
         final long submittedNanos;
         final long enqueuedNanos;
         final String key;

@@ -25,7 +25,7 @@ public final class InferenceStatistics {
     private final Counter computeInfer = new Counter();
     private final LongAdder inferences = new LongAdder();
     private final LongAdder executions = new LongAdder();
-    /** Model runs that succeeded, indexed by their rows; index 0 is unused. */
+    /** Model runs that returned outcomes, indexed by their rows. Index 0 is unused. */
     private final AtomicLongArray batchRuns;
     /** Nanoseconds of those model runs, indexed by their rows. */
     private final AtomicLongArray batchNanos;
@@ -102,9 +102,9 @@ public final class InferenceStatistics {
      * @param lastInferenceMillis when the last request succeeded, in milliseconds since the epoch; 0 before any
      * @param inferenceCount rows of the model runs that returned outcomes
      * @param executionCount model runs that returned outcomes
-     * @param success requests answered with a response, and their time from the scheduler taking them to
-     *     the response
-     * @param fail requests answered with an error, and their time likewise
+     * @param success requests that got a response, and their time from the scheduler taking them to the
+     *     response
+     * @param fail requests that got an error, and their time likewise
      * @param queue queue delay of the requests that succeeded in a model run
      * @param computeInfer model run time of the requests that succeeded in a model run
      * @param batches model runs by batch size, smallest first, only sizes that ran

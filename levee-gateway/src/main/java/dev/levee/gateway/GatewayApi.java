@@ -18,7 +18,7 @@ import java.util.Set;
  */
 final class GatewayApi implements Handler<HttpServerRequest> {
 
-    /** What may follow {@code /v2/models/{model}[/versions/{version}]} on a node, besides nothing. */
+    /** Path segments a node serves after {@code /v2/models/{model}[/versions/{version}]}, besides none. */
     private static final Set<String> MODEL_ACTIONS = Set.of("ready", "infer", "config", "stats");
 
     private final Proxy proxy;
@@ -69,7 +69,7 @@ final class GatewayApi implements Handler<HttpServerRequest> {
      * Returns the model key of {@code /v2/models/{model}[/versions/{version}][/ready|/infer|/config|/stats]},
      * or {@link ModelKey#NONE} for another path under {@code /v2/models}. A node responds to such a
      * path with 404, which must not mark the model as missing there. {@code /v2/models/stats}, the
-     * statistics of every model, names no model either, so one node answers it with its own.
+     * statistics of every model, names no model either, so one node returns its own.
      */
     static ModelKey modelKey(List<String> path) {
         if (path.size() == 3 && path.get(2).equals("stats")) {

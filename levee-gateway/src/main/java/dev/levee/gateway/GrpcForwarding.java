@@ -33,7 +33,7 @@ record GrpcForwarding(String method) implements Forwarding {
     static final String RETRY_PUSHBACK = "grpc-retry-pushback-ms";
     /**
      * Methods whose request message names the model in fields 1 and 2. A ModelStatistics request
-     * without a name asks for every model, so it goes to any node, which answers with its own.
+     * without a name requests every model, so it goes to any node, which returns its own.
      */
     private static final Set<String> MODEL_METHODS =
             Set.of("ModelInfer", "ModelReady", "ModelMetadata", "ModelConfig", "ModelStatistics");

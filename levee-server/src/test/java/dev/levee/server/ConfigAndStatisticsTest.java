@@ -253,27 +253,29 @@ class ConfigAndStatisticsTest {
         long batchRuns = model.getBatchStatsList().stream().mapToLong(b -> b.getComputeInfer().getCount()).sum();
         assertThat(batchRuns).isEqualTo(model.getExecutionCount());
 
-        ModelStatisticsResponse all = grpc.call(GrpcClient.MODEL_STATISTICS, ModelStatisticsRequest.getDefaultInstance());
+        ModelStatisticsResponse all =
+                grpc.call(GrpcClient.MODEL_STATISTICS, ModelStatisticsRequest.getDefaultInstance());
         assertThat(all.getModelStatsList()).extracting(ModelStatistics::getName).containsExactly("echo", "synthetic");
     }
 
     @Test
     void grpcErrorsForUnknownModelOrVersion() {
-        assertThat(grpcFailure(() -> grpc.call(GrpcClient.MODEL_CONFIG,
-                ModelConfigRequest.newBuilder().setName("missing").build())).getStatus().getCode())
-                .isEqualTo(Status.Code.NOT_FOUND);
-        assertThat(grpcFailure(() -> grpc.call(GrpcClient.MODEL_CONFIG,
-                ModelConfigRequest.newBuilder().setName("synthetic").setVersion("2").build())).getStatus().getCode())
-                .isEqualTo(Status.Code.NOT_FOUND);
-        assertThat(grpcFailure(() -> grpc.call(GrpcClient.MODEL_STATISTICS,
-                ModelStatisticsRequest.newBuilder().setName("missing").build())).getStatus().getCode())
-                .isEqualTo(Status.Code.NOT_FOUND);
-        assertThat(grpcFailure(() -> grpc.call(GrpcClient.MODEL_STATISTICS,
-                ModelStatisticsRequest.newBuilder().setName("synthetic").setVersion("2").build())).getStatus().getCode())
-                .isEqualTo(Status.Code.NOT_FOUND);
-        assertThat(grpcFailure(() -> grpc.call(GrpcClient.MODEL_STATISTICS,
-                ModelStatisticsRequest.newBuilder().setVersion("1").build())).getStatus().getCode())
-                .isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(configFailure("missing", "")).isEqualTo(Status.Code.NOT_FOUND);
+        assertThat(configFailure("synthetic", "2")).isEqualTo(Status.Code.NOT_FOUND);
+        assertThat(statisticsFailure("missing", "")).isEqualTo(Status.Code.NOT_FOUND);
+        assertThat(statisticsFailure("synthetic", "2")).isEqualTo(Status.Code.NOT_FOUND);
+        assertThat(statisticsFailure("", "1")).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    }
+
+    private Status.Code configFailure(String model, String version) {
+        ModelConfigRequest request = ModelConfigRequest.newBuilder().setName(model).setVersion(version).build();
+        return grpcFailure(() -> grpc.call(GrpcClient.MODEL_CONFIG, request)).getStatus().getCode();
+    }
+
+    private Status.Code statisticsFailure(String model, String version) {
+        ModelStatisticsRequest request =
+                ModelStatisticsRequest.newBuilder().setName(model).setVersion(version).build();
+        return grpcFailure(() -> grpc.call(GrpcClient.MODEL_STATISTICS, request)).getStatus().getCode();
     }
 
     private static StatusRuntimeException grpcFailure(Runnable call) {

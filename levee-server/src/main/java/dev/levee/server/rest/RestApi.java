@@ -46,7 +46,10 @@ public final class RestApi implements Handler<HttpServerRequest> {
     public static final String TIMEOUT_HEADER = "Levee-Timeout-Ms";
     /** Header for plain HTTP clients: {@code low} or {@code normal}. */
     public static final String PRIORITY_HEADER = "Levee-Priority";
-    /** What may follow {@code /v2/models/{model}[/versions/{version}]}; empty is the model's metadata. */
+    /**
+     * Path segments allowed after {@code /v2/models/{model}[/versions/{version}]}. The empty one
+     * selects the model's metadata.
+     */
     private static final Set<String> MODEL_ACTIONS = Set.of("", "ready", "infer", "config", "stats");
 
     private final ModelRegistry registry;
