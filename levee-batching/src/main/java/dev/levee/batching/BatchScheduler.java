@@ -12,6 +12,7 @@ import dev.levee.runtime.LoadedModel;
 import dev.levee.runtime.Model;
 import dev.levee.runtime.RequestValidator;
 import dev.levee.runtime.RowOutcome;
+import java.time.InstantSource;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -64,6 +65,7 @@ public final class BatchScheduler implements AutoCloseable {
     private final List<Thread> workers = new ArrayList<>();
     /** Requests whose batch is running; a request counts until its model run returns. */
     private final AtomicInteger running = new AtomicInteger();
+    private final InferenceStatistics statistics;
 
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when a request is queued or the scheduler closes. */
@@ -99,6 +101,7 @@ public final class BatchScheduler implements AutoCloseable {
         this.maxQueueSize = loaded.config().maxQueueSize();
         this.defaultTimeoutNanos = loaded.config().defaultTimeout().toNanos();
         this.targetQueueDelayNanos = loaded.config().targetQueueDelay().toNanos();
+        this.statistics = new InferenceStatistics(Math.max(1, maxBatchSize), InstantSource.system());
         calibrate();
         for (int i = 0; i < loaded.config().instanceCount(); i++) {
             workers.add(Thread.ofPlatform()
@@ -111,6 +114,16 @@ public final class BatchScheduler implements AutoCloseable {
 
     public LoadedModel model() {
         return loaded;
+    }
+
+    /** Statistics of the requests and model runs of this model version since the scheduler started. */
+    public InferenceStatistics statistics() {
+        return statistics;
+    }
+
+    /** Rows at which a forming batch stops taking requests. */
+    public int preferredBatchSize() {
+        return preferredBatchSize;
     }
 
     /**
@@ -154,15 +167,18 @@ public final class BatchScheduler implements AutoCloseable {
      * or closed, so that the caller can send the request to another version of the model instead.
      */
     public Optional<CompletableFuture<InferenceResponse>> submitIfOpen(InferenceRequest request) {
+        long submitted = clock.nanoTime();
         CompletableFuture<InferenceResponse> future = new CompletableFuture<>();
         try {
             RequestValidator.validate(request, model, maxBatchSize);
         } catch (InferenceException e) {
             future.completeExceptionally(e);
+            statistics.failed(clock.nanoTime() - submitted);
             return Optional.of(future);
         }
         if (model.batching() && request.rows() == 0) {
             answerWithoutRows(request, future);
+            countEarlyAnswer(future, submitted);
             return Optional.of(future);
         }
         long now = clock.nanoTime();
@@ -172,12 +188,13 @@ public final class BatchScheduler implements AutoCloseable {
         if (request.hasDeadline() && request.deadlineNanos() <= now) {
             listener.expired(name);
             future.completeExceptionally(expiredError());
+            statistics.failed(clock.nanoTime() - submitted);
             return Optional.of(future);
         }
         // A model that does not batch runs each request alone, whatever its first dimension. Counting
         // that dimension as rows could exceed the batch size of 1, and no batch would ever take it.
         int rows = model.batching() ? request.rows() : 1;
-        Pending pending = new Pending(request, future, now, model.batchKey(request), rows);
+        Pending pending = new Pending(request, future, submitted, now, model.batchKey(request), rows);
         lock.lock();
         try {
             if (closed || draining) {
@@ -188,6 +205,7 @@ public final class BatchScheduler implements AutoCloseable {
             if (rejection.isPresent()) {
                 listener.rejected(name, rejection.get().reason());
                 future.completeExceptionally(rejection.get().error());
+                statistics.failed(clock.nanoTime() - submitted);
                 return Optional.of(future);
             }
             queue.addLast(pending);
@@ -196,7 +214,13 @@ public final class BatchScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        future.whenComplete((response, error) -> leaveQueueIfWaiting(pending));
+        future.whenComplete((response, error) -> {
+            leaveQueueIfWaiting(pending);
+            // A success is counted where the model run completes the future, with its queue delay and run time.
+            if (error != null) {
+                statistics.failed(clock.nanoTime() - submitted);
+            }
+        });
         if (request.hasDeadline()) {
             deadlineTimer.schedule(request.deadlineNanos() - now, () -> expire(pending));
         }
@@ -215,6 +239,16 @@ public final class BatchScheduler implements AutoCloseable {
             return;
         }
         future.complete(respond(request, new RowOutcome.Success(outputs.get())));
+    }
+
+    /** Counts a request completed at submission, before it could join the queue. */
+    private void countEarlyAnswer(CompletableFuture<InferenceResponse> future, long submitted) {
+        long nanos = clock.nanoTime() - submitted;
+        if (future.isCompletedExceptionally()) {
+            statistics.failed(nanos);
+        } else {
+            statistics.succeeded(nanos);
+        }
     }
 
     /** Requests waiting in the queue. */
@@ -428,12 +462,18 @@ public final class BatchScheduler implements AutoCloseable {
             batch.forEach(p -> p.future.completeExceptionally(failure));
             return;
         }
-        finishBatch(batch, rows, start);
+        long serviceNanos = finishBatch(batch, rows, start);
+        statistics.executed(rows, serviceNanos);
         for (int i = 0; i < batch.size(); i++) {
             Pending pending = batch.get(i);
             // complete() does nothing when the deadline timer answered first: the late result is dropped.
             switch (outcomes.get(i)) {
-                case RowOutcome.Success success -> pending.future.complete(respond(pending.request, success));
+                case RowOutcome.Success success -> {
+                    if (pending.future.complete(respond(pending.request, success))) {
+                        statistics.ran(start - pending.enqueuedNanos, serviceNanos);
+                        statistics.succeeded(clock.nanoTime() - pending.submittedNanos);
+                    }
+                }
                 case RowOutcome.Failure failure -> pending.future.completeExceptionally(failure.error());
             }
         }
@@ -458,8 +498,11 @@ public final class BatchScheduler implements AutoCloseable {
         return live;
     }
 
-    /** Records a finished run; its requests stop counting as in flight only now that the model returned. */
-    private void finishBatch(List<Pending> batch, int rows, long start) {
+    /**
+     * Records a finished run and returns its service time. Its requests stop counting as in flight
+     * only now that the model returned.
+     */
+    private long finishBatch(List<Pending> batch, int rows, long start) {
         long serviceNanos = clock.nanoTime() - start;
         running.addAndGet(-batch.size());
         lock.lock();
@@ -469,6 +512,7 @@ public final class BatchScheduler implements AutoCloseable {
             lock.unlock();
         }
         listener.batchCompleted(name, batch.size(), rows, serviceNanos);
+        return serviceNanos;
     }
 
     private InferenceResponse respond(InferenceRequest request, RowOutcome.Success success) {
@@ -552,16 +596,19 @@ public final class BatchScheduler implements AutoCloseable {
     private static final class Pending {
         final InferenceRequest request;
         final CompletableFuture<InferenceResponse> future;
+        /** When the scheduler took the request, before validation. Its statistics duration starts here. */
+        final long submittedNanos;
         final long enqueuedNanos;
         final String key;
         final int rows;
         /** Guarded by the scheduler's lock. True once the request has left the queue. */
         boolean dequeued;
 
-        Pending(InferenceRequest request, CompletableFuture<InferenceResponse> future, long enqueuedNanos,
-                String key, int rows) {
+        Pending(InferenceRequest request, CompletableFuture<InferenceResponse> future, long submittedNanos,
+                long enqueuedNanos, String key, int rows) {
             this.request = request;
             this.future = future;
+            this.submittedNanos = submittedNanos;
             this.enqueuedNanos = enqueuedNanos;
             this.key = key;
             this.rows = rows;

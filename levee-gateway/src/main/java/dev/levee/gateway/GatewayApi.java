@@ -8,6 +8,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The gateway's request handler. It serves {@code /metrics} and the health endpoints itself, over
@@ -21,6 +22,8 @@ final class GatewayApi implements Handler<HttpServerRequest> {
     /** Why the gateway answers load and unload requests with 501. */
     static final String LOAD_THROUGH_NODES = "the gateway does not load or unload models; send the request to each "
             + "node's own address";
+    /** Path segments a node serves after {@code /v2/models/{model}[/versions/{version}]}, besides none. */
+    private static final Set<String> MODEL_ACTIONS = Set.of("ready", "infer", "config", "stats");
 
     private final Proxy proxy;
 
@@ -72,11 +75,15 @@ final class GatewayApi implements Handler<HttpServerRequest> {
     }
 
     /**
-     * Returns the model key of {@code /v2/models/{model}[/versions/{version}][/ready|/infer]}, or
-     * {@link ModelKey#NONE} for another path under {@code /v2/models}. A node responds to such a
-     * path with 404, which must not mark the model as missing there.
+     * Returns the model key of {@code /v2/models/{model}[/versions/{version}][/ready|/infer|/config|/stats]},
+     * or {@link ModelKey#NONE} for another path under {@code /v2/models}. A node responds to such a
+     * path with 404, which must not mark the model as missing there. {@code /v2/models/stats}, the
+     * statistics of every model, names no model either, so one node returns its own.
      */
     static ModelKey modelKey(List<String> path) {
+        if (path.size() == 3 && path.get(2).equals("stats")) {
+            return ModelKey.NONE;
+        }
         String model = path.get(2);
         int next = 3;
         String version = "";
@@ -88,7 +95,7 @@ final class GatewayApi implements Handler<HttpServerRequest> {
             return new ModelKey(model, version);
         }
         String action = path.get(next);
-        if (path.size() == next + 1 && (action.equals("ready") || action.equals("infer"))) {
+        if (path.size() == next + 1 && MODEL_ACTIONS.contains(action)) {
             return new ModelKey(model, version);
         }
         return ModelKey.NONE;
@@ -103,13 +110,14 @@ final class GatewayApi implements Handler<HttpServerRequest> {
         switch (method) {
             case "ServerLive" -> respondBoolean(request, true);
             case "ServerReady" -> respondBoolean(request, proxy.ready());
-            case "ServerMetadata", "ModelReady", "ModelMetadata", "ModelInfer", "RepositoryIndex" ->
-                    proxy.forwardGrpc(request, method);
+            case "ServerMetadata", "ModelReady", "ModelMetadata", "ModelInfer", "ModelConfig", "ModelStatistics",
+                    "RepositoryIndex" -> proxy.forwardGrpc(request, method);
             case "RepositoryModelLoad", "RepositoryModelUnload" ->
                     new GrpcForwarding(method).fail(request.response(), 501, LOAD_THROUGH_NODES, 0);
             default -> new GrpcForwarding(method).fail(request.response(), 501,
                     "method " + path + " is not served by the gateway (served: ServerLive, ServerReady, "
-                    + "ServerMetadata, ModelReady, ModelMetadata, ModelInfer, RepositoryIndex)", 0);
+                    + "ServerMetadata, ModelReady, ModelMetadata, ModelInfer, ModelConfig, ModelStatistics, "
+                    + "RepositoryIndex)", 0);
         }
     }
 

@@ -19,10 +19,11 @@ import java.util.Set;
 
 /**
  * Forwarding of the v2 gRPC service {@code inference.GRPCInferenceService} over HTTP/2. The model
- * comes from the request message of ModelInfer, ModelReady and ModelMetadata, and the deadline
- * from {@code grpc-timeout} and the {@code timeout} parameter of a ModelInferRequest. A node's
- * gRPC status is judged as the HTTP status that matches it, UNAVAILABLE as 503 for example, and
- * the gateway's own errors end the call with the matching gRPC status.
+ * comes from the request message of ModelInfer, ModelReady, ModelMetadata, ModelConfig and
+ * ModelStatistics, and the deadline from {@code grpc-timeout} and the {@code timeout} parameter of
+ * a ModelInferRequest. A node's gRPC status is judged as the HTTP status that matches it,
+ * UNAVAILABLE as 503 for example, and the gateway's own errors end the call with the matching gRPC
+ * status.
  *
  * @param method the service method, such as {@code ModelInfer}
  */
@@ -33,7 +34,12 @@ record GrpcForwarding(String method) implements Forwarding {
     static final String RETRY_PUSHBACK = "grpc-retry-pushback-ms";
     /** Header that names the compression of the call's messages. */
     private static final String ENCODING = "grpc-encoding";
-    private static final Set<String> MODEL_METHODS = Set.of("ModelInfer", "ModelReady", "ModelMetadata");
+    /**
+     * Methods whose request message names the model in fields 1 and 2. A ModelStatistics request
+     * without a name requests every model, so it goes to any node, which returns its own.
+     */
+    private static final Set<String> MODEL_METHODS =
+            Set.of("ModelInfer", "ModelReady", "ModelMetadata", "ModelConfig", "ModelStatistics");
 
     GrpcForwarding {
         requireNonNull(method, "method");

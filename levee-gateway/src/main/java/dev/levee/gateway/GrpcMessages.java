@@ -26,8 +26,9 @@ final class GrpcMessages {
     /**
      * Returns fields 1 and 2 of the first message in {@code body} as a model and version: the
      * {@code model_name} and {@code model_version} of ModelInferRequest, the {@code name} and
-     * {@code version} of ModelReadyRequest and ModelMetadataRequest. Empty when the message is
-     * compressed, malformed or names no model; the node then judges the request.
+     * {@code version} of ModelReadyRequest, ModelMetadataRequest, ModelConfigRequest and
+     * ModelStatisticsRequest. Empty when the message is compressed, malformed or names no model;
+     * the node then judges the request.
      */
     static Optional<ModelKey> modelKey(Buffer body) {
         Reader reader = firstMessage(body);

@@ -8,6 +8,8 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.levee.gateway.TestCluster.TestNode;
 import dev.levee.server.grpc.proto.InferParameter;
+import dev.levee.server.grpc.proto.ModelConfigRequest;
+import dev.levee.server.grpc.proto.ModelConfigResponse;
 import dev.levee.server.grpc.proto.ModelInferRequest;
 import dev.levee.server.grpc.proto.ModelInferResponse;
 import dev.levee.server.grpc.proto.ModelMetadataRequest;
@@ -15,6 +17,8 @@ import dev.levee.server.grpc.proto.ModelMetadataResponse;
 import dev.levee.server.grpc.proto.RepositoryIndexRequest;
 import dev.levee.server.grpc.proto.RepositoryIndexResponse;
 import dev.levee.server.grpc.proto.RepositoryModelLoadRequest;
+import dev.levee.server.grpc.proto.ModelStatisticsRequest;
+import dev.levee.server.grpc.proto.ModelStatisticsResponse;
 import dev.levee.server.grpc.proto.ServerLiveRequest;
 import dev.levee.server.grpc.proto.ServerReadyRequest;
 import io.grpc.Metadata;
@@ -322,5 +326,29 @@ class GatewayGrpcTest {
         assertThat(restLoad.body()).contains("each node");
         assertThat(cluster.gatewayMetricSum("levee_gateway_attempts_total")).as("only the two index calls")
                 .isEqualTo(2);
+    }
+
+    @Test
+    void configAndStatisticsGoToNodesWithTheModel() throws Exception {
+        cluster.startNode(0);
+        cluster.startNodeWithModel("other");
+        cluster.startGateway(TestCluster.options().build());
+        connect();
+        for (int i = 0; i < 10; i++) {
+            for (String model : List.of("synthetic", "other")) {
+                ModelConfigResponse config = client.call(GrpcTestClient.MODEL_CONFIG,
+                        ModelConfigRequest.newBuilder().setName(model).build(), DEADLINE_MILLIS);
+                assertThat(config.getConfig().getName()).isEqualTo(model);
+                ModelStatisticsResponse stats = client.call(GrpcTestClient.MODEL_STATISTICS,
+                        ModelStatisticsRequest.newBuilder().setName(model).setVersion("1").build(), DEADLINE_MILLIS);
+                assertThat(stats.getModelStats(0).getName()).isEqualTo(model);
+            }
+        }
+        ModelStatisticsResponse all = client.call(GrpcTestClient.MODEL_STATISTICS,
+                ModelStatisticsRequest.getDefaultInstance(), DEADLINE_MILLIS);
+        assertThat(all.getModelStatsCount()).as("one node's statistics").isEqualTo(1);
+        StatusRuntimeException error = failure(() -> client.call(GrpcTestClient.MODEL_CONFIG,
+                ModelConfigRequest.newBuilder().setName("absent").build(), DEADLINE_MILLIS));
+        assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
     }
 }

@@ -163,4 +163,41 @@ class GatewayRoutingTest {
     private static InetAddress ip(String literal) throws UnknownHostException {
         return InetAddress.getByName(literal);
     }
+
+    @Test
+    void configAndStatisticsGoToNodesWithTheModel() throws Exception {
+        TestNode synthetic = cluster.startNode(0);
+        TestNode other = cluster.startNodeWithModel("other");
+        cluster.startGateway(TestCluster.options().build());
+        for (int i = 0; i < 10; i++) {
+            for (String model : List.of("synthetic", "other")) {
+                HttpResponse<String> config = cluster.send(cluster.request("/v2/models/" + model + "/config").build());
+                assertOk(config);
+                assertThat(config.body()).contains("\"name\":\"" + model + "\"");
+                HttpResponse<String> stats = cluster.send(
+                        cluster.request("/v2/models/" + model + "/versions/1/stats").build());
+                assertOk(stats);
+                assertThat(stats.body()).contains("\"name\":\"" + model + "\"");
+            }
+        }
+        HttpResponse<String> all = cluster.send(cluster.request("/v2/models/stats").build());
+        assertOk(all);
+        assertThat(all.body()).as("one node's statistics").containsAnyOf("\"synthetic\"", "\"other\"");
+        HttpResponse<String> missing = cluster.send(cluster.request("/v2/models/absent/config").build());
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(cluster.gatewayMetricSum("levee_gateway_attempts_total{node=\"" + synthetic.address()
+                + "\",result=\"404\"")).as("no config or stats request reached a node without its model")
+                .isZero();
+        assertThat(cluster.gatewayMetricSum("levee_gateway_attempts_total{node=\"" + other.address()
+                + "\",result=\"404\"")).isZero();
+    }
+
+    @Test
+    void modelKeyOfConfigAndStatisticsPaths() {
+        assertThat(GatewayApi.modelKey(List.of("v2", "models", "m", "config"))).isEqualTo(new ModelKey("m", ""));
+        assertThat(GatewayApi.modelKey(List.of("v2", "models", "m", "versions", "2", "stats")))
+                .isEqualTo(new ModelKey("m", "2"));
+        assertThat(GatewayApi.modelKey(List.of("v2", "models", "stats"))).isEqualTo(ModelKey.NONE);
+        assertThat(GatewayApi.modelKey(List.of("v2", "models", "m", "other"))).isEqualTo(ModelKey.NONE);
+    }
 }

@@ -2,6 +2,8 @@ package dev.levee.gateway;
 
 import com.google.protobuf.Message;
 import dev.levee.server.grpc.proto.InferTensorContents;
+import dev.levee.server.grpc.proto.ModelConfigRequest;
+import dev.levee.server.grpc.proto.ModelConfigResponse;
 import dev.levee.server.grpc.proto.ModelInferRequest;
 import dev.levee.server.grpc.proto.ModelInferResponse;
 import dev.levee.server.grpc.proto.ModelMetadataRequest;
@@ -10,6 +12,8 @@ import dev.levee.server.grpc.proto.RepositoryIndexRequest;
 import dev.levee.server.grpc.proto.RepositoryIndexResponse;
 import dev.levee.server.grpc.proto.RepositoryModelLoadRequest;
 import dev.levee.server.grpc.proto.RepositoryModelLoadResponse;
+import dev.levee.server.grpc.proto.ModelStatisticsRequest;
+import dev.levee.server.grpc.proto.ModelStatisticsResponse;
 import dev.levee.server.grpc.proto.ServerLiveRequest;
 import dev.levee.server.grpc.proto.ServerLiveResponse;
 import dev.levee.server.grpc.proto.ServerReadyRequest;
@@ -39,6 +43,11 @@ final class GrpcTestClient implements AutoCloseable {
     static final MethodDescriptor<RepositoryModelLoadRequest, RepositoryModelLoadResponse> REPOSITORY_LOAD = method(
             "RepositoryModelLoad", RepositoryModelLoadRequest.getDefaultInstance(),
             RepositoryModelLoadResponse.getDefaultInstance());
+    static final MethodDescriptor<ModelConfigRequest, ModelConfigResponse> MODEL_CONFIG =
+            method("ModelConfig", ModelConfigRequest.getDefaultInstance(), ModelConfigResponse.getDefaultInstance());
+    static final MethodDescriptor<ModelStatisticsRequest, ModelStatisticsResponse> MODEL_STATISTICS = method(
+            "ModelStatistics", ModelStatisticsRequest.getDefaultInstance(),
+            ModelStatisticsResponse.getDefaultInstance());
     static final MethodDescriptor<ModelInferRequest, ModelInferResponse> MODEL_INFER =
             method("ModelInfer", ModelInferRequest.getDefaultInstance(), ModelInferResponse.getDefaultInstance());
 

@@ -40,6 +40,11 @@ public final class ModelRegistry {
     static final Comparator<ModelIndexEntry> INDEX_ORDER = Comparator.comparing(ModelIndexEntry::name)
             .thenComparingLong(row -> row.version().isEmpty() ? -1 : Long.parseLong(row.version()));
 
+    /** Schedulers by model name, then version number. */
+    private static final Comparator<BatchScheduler> SCHEDULER_ORDER = Comparator
+            .comparing((BatchScheduler scheduler) -> scheduler.model().name())
+            .thenComparingLong(ModelRegistry::versionNumber);
+
     private final Map<String, ModelEntry> models = new ConcurrentHashMap<>();
 
     /** One model: its versions, and whether the node should serve it. */
@@ -248,6 +253,43 @@ public final class ModelRegistry {
     /** Returns whether the registry has an entry for {@code model}, in any state. */
     public boolean contains(String model) {
         return models.containsKey(model);
+    }
+
+    /**
+     * Returns the schedulers whose statistics a statistics request names: with an empty
+     * {@code model}, those of every version the node serves; with an empty {@code version}, those
+     * of every version of {@code model} the node serves; else that one version's. Versions that are
+     * READY or UNLOADING count, since both have run requests. Throws INVALID_ARGUMENT for a version
+     * without a model, and otherwise as {@link #find} does when nothing matches.
+     */
+    public List<BatchScheduler> statisticsSchedulers(String model, String version) {
+        if (model.isEmpty()) {
+            if (!version.isEmpty()) {
+                throw InferenceException.invalid("statistics request names version '" + version
+                        + "' but no model (expected: a model name with the version)");
+            }
+            List<BatchScheduler> schedulers = new ArrayList<>(all());
+            schedulers.sort(SCHEDULER_ORDER);
+            return schedulers;
+        }
+        ModelEntry entry = models.get(model);
+        if (entry == null) {
+            throw InferenceException.notFound("model '" + model + "' is not found");
+        }
+        List<BatchScheduler> schedulers = new ArrayList<>();
+        entry.versions.forEach((number, state) -> {
+            boolean named = version.isEmpty() || parseVersion(version).equals(Optional.of(number));
+            switch (state) {
+                case Ready ready when named -> schedulers.add(ready.scheduler());
+                case Unloading unloading when named -> schedulers.add(unloading.scheduler());
+                default -> { }
+            }
+        });
+        if (schedulers.isEmpty()) {
+            // find() throws the matching NOT_FOUND or UNAVAILABLE, unless a version became READY meanwhile.
+            return List.of(find(model, version));
+        }
+        return schedulers;
     }
 
     /** Schedulers of every READY or UNLOADING version. */

@@ -12,7 +12,8 @@ public final class NodeState {
     /** Version reported by the server metadata endpoint. */
     public static final String VERSION = "0.1.0";
     /** Protocol extensions reported by the server metadata endpoints, with the names Triton uses. */
-    public static final List<String> EXTENSIONS = List.of("binary_tensor_data", "model_repository");
+    public static final List<String> EXTENSIONS =
+            List.of("binary_tensor_data", "model_repository", "model_configuration", "statistics");
 
     private volatile boolean notReady;
     private volatile boolean rejecting;

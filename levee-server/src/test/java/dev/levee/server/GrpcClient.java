@@ -2,12 +2,16 @@ package dev.levee.server;
 
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.Message;
+import dev.levee.server.grpc.proto.ModelConfigRequest;
+import dev.levee.server.grpc.proto.ModelConfigResponse;
 import dev.levee.server.grpc.proto.ModelInferRequest;
 import dev.levee.server.grpc.proto.ModelInferResponse;
 import dev.levee.server.grpc.proto.ModelMetadataRequest;
 import dev.levee.server.grpc.proto.ModelMetadataResponse;
 import dev.levee.server.grpc.proto.ModelReadyRequest;
 import dev.levee.server.grpc.proto.ModelReadyResponse;
+import dev.levee.server.grpc.proto.ModelStatisticsRequest;
+import dev.levee.server.grpc.proto.ModelStatisticsResponse;
 import dev.levee.server.grpc.proto.RepositoryIndexRequest;
 import dev.levee.server.grpc.proto.RepositoryIndexResponse;
 import dev.levee.server.grpc.proto.RepositoryModelLoadRequest;
@@ -55,6 +59,11 @@ final class GrpcClient implements AutoCloseable {
             "ModelMetadata", ModelMetadataRequest.getDefaultInstance(), ModelMetadataResponse.getDefaultInstance());
     static final MethodDescriptor<ModelInferRequest, ModelInferResponse> MODEL_INFER =
             method("ModelInfer", ModelInferRequest.getDefaultInstance(), ModelInferResponse.getDefaultInstance());
+    static final MethodDescriptor<ModelConfigRequest, ModelConfigResponse> MODEL_CONFIG =
+            method("ModelConfig", ModelConfigRequest.getDefaultInstance(), ModelConfigResponse.getDefaultInstance());
+    static final MethodDescriptor<ModelStatisticsRequest, ModelStatisticsResponse> MODEL_STATISTICS = method(
+            "ModelStatistics", ModelStatisticsRequest.getDefaultInstance(),
+            ModelStatisticsResponse.getDefaultInstance());
     static final MethodDescriptor<RepositoryIndexRequest, RepositoryIndexResponse> REPOSITORY_INDEX = method(
             "RepositoryIndex", RepositoryIndexRequest.getDefaultInstance(),
             RepositoryIndexResponse.getDefaultInstance());

@@ -13,12 +13,14 @@ import dev.levee.server.ModelRegistry;
 import dev.levee.server.ModelState;
 import dev.levee.server.NodeMetrics;
 import dev.levee.server.NodeState;
+import dev.levee.server.grpc.proto.ModelConfigRequest;
 import dev.levee.server.grpc.proto.ModelInferRequest;
 import dev.levee.server.grpc.proto.ModelInferResponse;
 import dev.levee.server.grpc.proto.ModelMetadataRequest;
 import dev.levee.server.grpc.proto.ModelMetadataResponse;
 import dev.levee.server.grpc.proto.ModelReadyRequest;
 import dev.levee.server.grpc.proto.ModelReadyResponse;
+import dev.levee.server.grpc.proto.ModelStatisticsRequest;
 import dev.levee.server.grpc.proto.ServerLiveRequest;
 import dev.levee.server.grpc.proto.ServerLiveResponse;
 import dev.levee.server.grpc.proto.ServerMetadataRequest;
@@ -46,9 +48,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The KServe v2 {@code inference.GRPCInferenceService} on Vert.x's gRPC server: health, metadata,
- * ModelInfer, and Triton's model repository extension. Calls run on Vert.x event loops like REST
- * requests. Model work runs on the schedulers' instance threads, and loading and unloading on the
- * model control thread.
+ * ModelInfer, and Triton's model repository, model configuration and statistics extensions. Calls
+ * run on Vert.x event loops like REST requests. Model work runs on the schedulers' instance
+ * threads, and loading and unloading on the model control thread.
  */
 public final class GrpcInferenceService {
     private static final Logger log = LoggerFactory.getLogger(GrpcInferenceService.class);
@@ -101,6 +103,9 @@ public final class GrpcInferenceService {
                         .build());
         unary(server, "ModelMetadata", ModelMetadataRequest.getDefaultInstance(),
                 request -> modelMetadata(registry.metadata(request.getName(), request.getVersion())));
+        ExtensionCalls extensions = new ExtensionCalls(registry);
+        unary(server, "ModelConfig", ModelConfigRequest.getDefaultInstance(), extensions::config);
+        unary(server, "ModelStatistics", ModelStatisticsRequest.getDefaultInstance(), extensions::statistics);
         RepositoryCalls repository = new RepositoryCalls(control);
         unary(server, "RepositoryIndex", RepositoryIndexRequest.getDefaultInstance(), repository::index);
         unaryAsync(server, "RepositoryModelLoad", RepositoryModelLoadRequest.getDefaultInstance(), repository::load);

@@ -14,6 +14,7 @@ import dev.levee.server.ModelRegistry;
 import dev.levee.server.ModelState;
 import dev.levee.server.NodeMetrics;
 import dev.levee.server.NodeState;
+import dev.levee.server.TritonModelConfig;
 import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -26,6 +27,7 @@ import io.vertx.core.http.HttpVersion;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
@@ -44,6 +46,11 @@ public final class RestApi implements Handler<HttpServerRequest> {
     public static final String TIMEOUT_HEADER = "Levee-Timeout-Ms";
     /** Header for plain HTTP clients: {@code low} or {@code normal}. */
     public static final String PRIORITY_HEADER = "Levee-Priority";
+    /**
+     * Path segments allowed after {@code /v2/models/{model}[/versions/{version}]}. The empty one
+     * selects the model's metadata.
+     */
+    private static final Set<String> MODEL_ACTIONS = Set.of("", "ready", "infer", "config", "stats");
 
     private final ModelRegistry registry;
     private final RepositoryEndpoints repository;
@@ -126,10 +133,20 @@ public final class RestApi implements Handler<HttpServerRequest> {
         }
     }
 
-    /** Handles {@code {model}[/versions/{version}][/ready|/infer]}. */
+    /**
+     * Handles {@code {model}[/versions/{version}][/ready|/infer|/config|/stats]}, and {@code stats}
+     * for the statistics of every model. As in Triton, {@code /v2/models/stats} is that endpoint,
+     * so the metadata of a model named {@code stats} cannot be read over REST.
+     */
     private void model(HttpServerRequest request, List<String> rest) {
         if (rest.isEmpty()) {
             throw InferenceException.notFound("no endpoint at " + request.path());
+        }
+        if (rest.equals(List.of("stats"))) {
+            requireMethod(request, HttpMethod.GET);
+            sendJson(request, 200, JsonResponseEncoder.object(
+                    ExtensionJson.statistics(registry.statisticsSchedulers("", ""))));
+            return;
         }
         String model = rest.getFirst();
         String version = "";
@@ -139,7 +156,7 @@ public final class RestApi implements Handler<HttpServerRequest> {
             next = 3;
         }
         String action = rest.size() == next ? "" : rest.get(next);
-        if (rest.size() > next + 1 || !(action.isEmpty() || action.equals("ready") || action.equals("infer"))) {
+        if (rest.size() > next + 1 || !MODEL_ACTIONS.contains(action)) {
             throw InferenceException.notFound("no endpoint at " + request.path());
         }
         switch (action) {
@@ -147,6 +164,16 @@ public final class RestApi implements Handler<HttpServerRequest> {
             case "ready" -> {
                 requireMethod(request, HttpMethod.GET);
                 sendModelReadiness(request, model, version);
+            }
+            case "config" -> {
+                requireMethod(request, HttpMethod.GET);
+                TritonModelConfig config = TritonModelConfig.of(registry.find(model, version));
+                sendJson(request, 200, JsonResponseEncoder.object(ExtensionJson.config(config)));
+            }
+            case "stats" -> {
+                requireMethod(request, HttpMethod.GET);
+                sendJson(request, 200, JsonResponseEncoder.object(
+                        ExtensionJson.statistics(registry.statisticsSchedulers(model, version))));
             }
             default -> {
                 requireMethod(request, HttpMethod.GET);
