@@ -90,13 +90,19 @@ final class ProxyCall {
         try {
             forwarding.checkRequest(request, received);
             timeoutNanos = forwarding.timeoutNanos(request, received);
+            key = forwarding.model(received);
         } catch (InferenceException e) {
             respondError(400, e.getMessage(), 0);
+            return;
+        } catch (RuntimeException e) {
+            // These readers look only at the client's bytes, so whatever they fail on came from the client;
+            // the call still gets its one answer rather than waiting for its deadline.
+            log.warn("[{} {}] the gateway could not read the request", request.method(), request.path(), e);
+            respondError(400, "the request could not be read: " + e.getClass().getSimpleName(), 0);
             return;
         }
         // The client's timeout, or the gateway's default when it set none.
         deadlineNanos = arrivalNanos + timeoutNanos.orElse(proxy.options.defaultTimeout().toNanos());
-        key = forwarding.model(received);
         ForwardedHeaders.copyRequest(request.headers(), headers);
         proxy.budget.recordRequest();
         if (key != ModelKey.NONE && proxy.models.requested(key, arrivalNanos) && unknownSomewhere()) {

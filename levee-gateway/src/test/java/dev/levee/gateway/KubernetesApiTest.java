@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
 
 /** The gateway's Kubernetes API client against a stand-in API server: paging, token, TLS and failures. */
 class KubernetesApiTest {
+    /** The start of an EndpointSliceList body, up to its items. */
+    private static final String LIST = "{\"kind\":\"EndpointSliceList\",\"items\":";
     @TempDir
     static Path certificateDirectory;
     private static TestCertificates certificates;
@@ -241,7 +243,7 @@ class KubernetesApiTest {
                 new Failure("not JSON", 200, "<html>proxy error</html>", "invalid JSON"),
                 new Failure("not a list", 200, "{\"kind\":\"Status\",\"code\":200}", "not an EndpointSliceList"),
                 new Failure("endpoints not an array", 200,
-                        "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":\"10.0.0.1\"}]}",
+                        LIST + "[{\"addressType\":\"IPv4\",\"endpoints\":\"10.0.0.1\"}]}",
                         "has endpoints that are not an array"),
                 new Failure("500", 500, StandInKubernetesApi.status(500, "InternalError", "etcd unavailable"),
                         "responded 500"))

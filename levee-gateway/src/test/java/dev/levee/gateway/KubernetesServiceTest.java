@@ -17,6 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /** Parsing of {@code k8s:} node entries, and which endpoints of which EndpointSlices become nodes. */
 class KubernetesServiceTest {
+    /** The start of an EndpointSliceList body, up to its items. */
+    private static final String LIST = "{\"kind\":\"EndpointSliceList\",\"items\":";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Supplier<String> OWN_NAMESPACE = () -> "pods-own";
 
@@ -192,31 +194,31 @@ class KubernetesServiceTest {
                     .hasMessageContaining("not an EndpointSliceList");
         }
         assertThatThrownBy(() -> EndpointSlice.parsePage(JSON.readTree(
-                "{\"kind\":\"EndpointSliceList\",\"items\":[{\"endpoints\":[]}]}")))
+                LIST + "[{\"endpoints\":[]}]}")))
                 .hasMessageContaining("has no addressType");
         assertThatThrownBy(() -> EndpointSlice.parsePage(JSON.readTree(
-                "{\"kind\":\"EndpointSliceList\",\"items\":[{\"addressType\":\"IPv4\",\"ports\":[{\"port\":70000}]}]}")))
+                LIST + "[{\"addressType\":\"IPv4\",\"ports\":[{\"port\":70000}]}]}")))
                 .hasMessageContaining("has port 70000 (expected: 1 to 65535)");
-        assertThat(EndpointSlice.parsePage(JSON.readTree("{\"kind\":\"EndpointSliceList\",\"items\":null}")).items())
+        assertThat(EndpointSlice.parsePage(JSON.readTree(LIST + "null}")).items())
                 .isEmpty();
     }
 
     @Test
     void fieldsOfTheWrongTypeAreRejected() throws Exception {
         List<String> malformed = List.of(
-                "{\"items\":[\"nodes-a\"]}",
-                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":\"10.0.0.1\"}]}",
-                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":{\"addresses\":[\"10.0.0.1\"]}}]}",
-                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":[\"10.0.0.1\"]}]}",
-                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":\"10.0.0.1\"}]}]}",
-                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":[],\"ports\":\"http\"}]}",
-                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":[],\"ports\":[8000]}]}");
+                LIST + "[\"nodes-a\"]}",
+                LIST + "[{\"addressType\":\"IPv4\",\"endpoints\":\"10.0.0.1\"}]}",
+                LIST + "[{\"addressType\":\"IPv4\",\"endpoints\":{\"addresses\":[\"10.0.0.1\"]}}]}",
+                LIST + "[{\"addressType\":\"IPv4\",\"endpoints\":[\"10.0.0.1\"]}]}",
+                LIST + "[{\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":\"10.0.0.1\"}]}]}",
+                LIST + "[{\"addressType\":\"IPv4\",\"endpoints\":[],\"ports\":\"http\"}]}",
+                LIST + "[{\"addressType\":\"IPv4\",\"endpoints\":[],\"ports\":[8000]}]}");
         for (String body : malformed) {
             assertThatThrownBy(() -> EndpointSlice.parsePage(JSON.readTree(body))).as(body)
                     .isInstanceOf(IOException.class);
         }
         EndpointSlice nulls = EndpointSlice.parsePage(JSON.readTree(
-                "{\"items\":[{\"addressType\":\"IPv4\",\"endpoints\":null,\"ports\":null}]}")).items().getFirst();
+                LIST + "[{\"addressType\":\"IPv4\",\"endpoints\":null,\"ports\":null}]}")).items().getFirst();
         assertThat(nulls.endpoints()).as("null endpoints").isEmpty();
         assertThat(nulls.ports()).as("null ports").isEmpty();
     }
