@@ -26,6 +26,8 @@ final class Node {
 
     /** Whether the last readiness check passed and no later load report reported the node not ready. */
     private boolean ready;
+    /** Whether the latest readiness check got an answer, ready or not. */
+    private boolean answering;
     /** Set after too many consecutive failures; cleared only by a readiness check that passes. */
     private boolean ejected;
     private int consecutiveFailures;
@@ -61,6 +63,15 @@ final class Node {
 
     synchronized boolean ready() {
         return ready;
+    }
+
+    /**
+     * Returns whether the node may take requests while no node is serving: it is not ready but
+     * answers its readiness checks, as a draining node does while it still admits requests, and it
+     * is not ejected.
+     */
+    synchronized boolean standby() {
+        return !ready && answering && !ejected;
     }
 
     synchronized boolean ejected() {
@@ -174,6 +185,7 @@ final class Node {
      */
     synchronized boolean checkPassed(long nowNanos) {
         checking = false;
+        answering = true;
         consecutiveFailures = 0;
         if (ready && !ejected) {
             return false;
@@ -191,6 +203,7 @@ final class Node {
      */
     synchronized boolean checkNotReady() {
         checking = false;
+        answering = true;
         consecutiveFailures = 0;
         boolean was = ready;
         ready = false;
@@ -200,6 +213,7 @@ final class Node {
     /** Records a readiness check that failed to connect or timed out. Returns whether it was ready. */
     synchronized boolean checkFailed(int ejectAfter) {
         checking = false;
+        answering = false;
         boolean was = ready;
         ready = false;
         failed(ejectAfter);

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 
@@ -49,14 +50,29 @@ final class RoutingPolicy {
         record ModelNotReady() implements Pick {}
     }
 
-    /** Picks a node for a request to {@code key}, skipping the nodes in {@code tried}. */
+    /**
+     * Picks a node for a request to {@code key}, skipping the nodes in {@code tried}. When no node
+     * is serving, a node on {@link Node#standby() standby} is picked the same way, so that a drain
+     * of the only node, or of every node at once, still uses the nodes while they admit requests.
+     */
     Pick pick(Collection<Node> nodes, ModelKey key, Set<Node> tried) {
+        Pick pick = pickAmong(nodes, key, tried, Node::serving);
+        if (pick instanceof Pick.NoNodeServing) {
+            Pick standby = pickAmong(nodes, key, tried, Node::standby);
+            if (standby instanceof Pick.Chosen) {
+                return standby;
+            }
+        }
+        return pick;
+    }
+
+    private Pick pickAmong(Collection<Node> nodes, ModelKey key, Set<Node> tried, Predicate<Node> usable) {
         List<Node> ready = new ArrayList<>();
         List<Node> unknown = new ArrayList<>();
         boolean anyServing = false;
         boolean anyNotReady = false;
         for (Node node : nodes) {
-            if (tried.contains(node) || !node.serving()) {
+            if (tried.contains(node) || !usable.test(node)) {
                 continue;
             }
             anyServing = true;
@@ -77,11 +93,16 @@ final class RoutingPolicy {
         return anyNotReady ? new Pick.ModelNotReady() : new Pick.ModelNotFound();
     }
 
-    /** Picks any serving node not in {@code tried}, for requests that name no model. */
+    /** Picks any serving node not in {@code tried}, or a node on standby when none is serving. */
     Pick pickAny(Collection<Node> nodes, Set<Node> tried) {
+        Pick pick = pickAnyAmong(nodes, tried, Node::serving);
+        return pick instanceof Pick.NoNodeServing ? pickAnyAmong(nodes, tried, Node::standby) : pick;
+    }
+
+    private Pick pickAnyAmong(Collection<Node> nodes, Set<Node> tried, Predicate<Node> usable) {
         List<Node> candidates = new ArrayList<>();
         for (Node node : nodes) {
-            if (!tried.contains(node) && node.serving()) {
+            if (!tried.contains(node) && usable.test(node)) {
                 candidates.add(node);
             }
         }

@@ -90,6 +90,34 @@ class GatewayFailoverTest {
     }
 
     @Test
+    void onlyNodeStillServesWhileItDrains() throws Exception {
+        TestNode only = cluster.startNode(0);
+        cluster.startGateway(TestCluster.options().build());
+        assertOk(cluster.send(cluster.infer(1, 5000)));
+        Thread drain = Thread.ofPlatform().name("test-drain").start(() -> only.node().drain(Duration.ofSeconds(5)));
+        try {
+            awaitTrue(() -> cluster.gatewayNode(only).standby(), "the gateway sees the node draining");
+            assertThat(cluster.send(cluster.request("/v2/health/ready").GET().build()).statusCode())
+                    .as("the gateway's own readiness").isEqualTo(503);
+            int served = 0;
+            for (int i = 0; i < 10; i++) {
+                boolean admitting = only.node().state().accepting();
+                HttpResponse<String> response = cluster.send(cluster.infer(i, 5000));
+                // Only a request sent and answered within the grace period must succeed.
+                if (admitting && only.node().state().accepting()) {
+                    assertOk(response);
+                    assertThat(echoed(response)).isEqualTo(i);
+                    served++;
+                }
+            }
+            assertThat(served).as("requests the draining node served through the gateway").isPositive();
+        } finally {
+            drain.join(TimeUnit.SECONDS.toMillis(TestCluster.WAIT_SECONDS));
+        }
+        assertThat(drain.isAlive()).as("drain finished").isFalse();
+    }
+
+    @Test
     void fullNodeRequestsAreRetriedElsewhere() throws Exception {
         TestNode full = cluster.startGatedNode(1);
         TestNode roomy = cluster.startGatedNode(256);

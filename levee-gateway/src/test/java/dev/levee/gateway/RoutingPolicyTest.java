@@ -115,8 +115,18 @@ class RoutingPolicyTest {
         Pick pick = policy(new ScriptedRandom()).pick(List.of(tried, ejected, notReady, left), MODEL, Set.of(tried));
         assertThat(chosen(pick)).isSameAs(left);
 
-        Pick none = policy(new ScriptedRandom()).pick(List.of(tried, ejected, notReady), MODEL, Set.of(tried));
+        // With no node serving, a node that answers its checks with not ready, as a draining one does, is used.
+        Pick standby = policy(new ScriptedRandom()).pick(List.of(tried, ejected, notReady), MODEL, Set.of(tried));
+        assertThat(chosen(standby)).isSameAs(notReady);
+        assertThat(chosen(policy(new ScriptedRandom()).pickAny(List.of(ejected, notReady), Set.of()))).isSameAs(notReady);
+
+        Node unreachable = servingNode(5, 0);
+        unreachable.checkFailed(3);
+        Pick none = policy(new ScriptedRandom()).pick(List.of(tried, ejected, notReady, unreachable), MODEL,
+                Set.of(tried, notReady));
         assertThat(none).isInstanceOf(Pick.NoNodeServing.class);
+        assertThat(policy(new ScriptedRandom()).pickAny(List.of(ejected, unreachable), Set.of()))
+                .isInstanceOf(Pick.NoNodeServing.class);
     }
 
     @Test
