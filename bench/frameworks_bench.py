@@ -360,8 +360,9 @@ def start_levee(work_dir):
     shutil.copyfile(os.path.join(MODEL_DIR, "config.json"), os.path.join(model, "config.json"))
     version = subprocess.run([LEVEE, "--version"], capture_output=True, text=True).stdout.strip()
     cores = os.cpu_count()
+    threads = max(1, cores - 1)
     server = Server("levee", "Levee", f"`levee serve`, one JVM: {cores} Vert.x event loops, one model instance "
-                    f"with {max(1, cores - 1)} ONNX Runtime intra-op threads; dynamic batching "
+                    f"with {threads} ONNX Runtime intra-op thread{'s' if threads > 1 else ''}; dynamic batching "
                     f"(max {MAX_BATCH_SIZE} rows, {MAX_BATCH_DELAY_MS:g} ms max queue delay) and predictive "
                     f"admission control (503 beyond capacity), both by default",
                     {"levee": version.split()[-1] if version else "unknown", "java": java_version(),
@@ -652,6 +653,40 @@ def unsettled_note(measured):
             f"so that step started with work left over: {', '.join(late)}.\n")
 
 
+def observation_lines(measured):
+    """Lists, from the steps' numbers, the points a reader should not miss in the tables."""
+    overload = [f"{server.label} {sum(step_at(r, m)['rejected_total'] for m in (2, 5))}" for server, r in measured]
+    lines = [f"- Requests rejected (429, 503 or 504) at 2x and 5x together: {', '.join(overload)}."]
+    above = [f"{server.label} at {s['multiple']:g}x ({s['goodput_rps']:.0f}/s against {r['capacity']:.0f}/s)"
+             for server, r in measured for s in r["steps"] if s["goodput_rps"] > 1.05 * r["capacity"]]
+    if above:
+        lines.append(f"- Goodput above the server's capacity, so the search's {SEARCH_SECONDS:g} s steps put its "
+                     f"capacity too low: {', '.join(above)}.")
+    missed = [f"{server.label} at {s['multiple']:g}x ({s['latency_ms']['p99']:.0f} ms)"
+              for server, r in measured for s in r["steps"]
+              if s["multiple"] <= 1 and s["latency_ms"]["p99"] > SLO_MS]
+    if missed:
+        lines.append(f"- Ok p99 above the {SLO_MS:g} ms objective at 0.5x or 1x, although a search step at the "
+                     f"capacity rate met it: {', '.join(missed)}. So one step's p99 is not a stable number on this "
+                     "machine.")
+    return "\n".join(lines)
+
+
+def save_results(run):
+    """Writes every step's numbers to bench/out/frameworks-bench.json, which git ignores."""
+    folder = os.path.join(ROOT, "bench", "out")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "frameworks-bench.json")
+    data = {key: value for key, value in run.items() if key != "measured"}
+    data["servers"] = [{"name": server.name, "versions": server.versions, "setup": server.setup,
+                        **{k: v for k, v in result.items() if k != "trace"},
+                        "trace": [{"rate": rate, "step": step} for rate, step in result["trace"]]}
+                       for server, result in run["measured"]]
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1)
+    print(f"wrote {path}")
+
+
 def command_line():
     settings = [f"{name}={os.environ[name]}" for name in ("STEP_SECONDS", "SEARCH_SECONDS", "SLO_MS", "SERVERS")
                 if name in os.environ]
@@ -707,6 +742,10 @@ Servers, their versions, and the processes and threads each one ran:
 
 {steps_table(measured)}
 {unsettled_note(measured)}
+In this run:
+
+{observation_lines(measured)}
+
 Search steps:
 
 {search_lines(measured)}
@@ -727,7 +766,14 @@ Search steps:
   {LOADTEST_TIMEOUT_MS / 1000:g} s timeout is counted as `timeout`. For every server, at most
   {LOADTEST_CONNECTIONS} requests are open at once because the load generator has that many connections.
   Further requests wait in the load generator, where no server can reject them, and that wait counts in
-  their latency. Goodput at 5x shows how much of its capacity each server keeps.
+  their latency. So an ok latency can exceed the client timeout, which starts only when a request is
+  sent on a connection. Goodput at 5x shows how much of its capacity each server keeps, at 5 times
+  that server's own capacity, so the absolute rates differ between servers.
+- Levee's admission control predicts the delay of the model's queue and rejects requests that
+  would wait past its target. Requests that wait before that queue (in the load generator, in
+  socket buffers, or behind a busy event loop) are not in it, so nothing rejects them. With a model
+  this small, HTTP handling and the load generator, which share the cores, may use them up before
+  the model's queue grows. This run did not measure where requests waited.
 - The Python servers run their REST layer and batching in CPython, where one process runs Python
   code on one core at a time because of the GIL. The multi-process setups above are how each
   framework spreads work over cores.
@@ -803,6 +849,7 @@ def main():
         run = run_benchmark(work_dir)
     finally:
         stop_all()
+    save_results(run)
     write_report(run)
     shutil.rmtree(work_dir, ignore_errors=True)
     return 0
