@@ -782,9 +782,9 @@ Search steps:
   process. Its Ray processes (GCS, raylet, controller, agents) count in its RSS.
 - KServe 0.21.0 binds its REST port to 0.0.0.0 and has no option to change it, so while it ran it
   listened on every interface; the load still went only to 127.0.0.1.
-- MLServer 1.7.1 does not start its inference workers with uvloop 0.22 or newer (its worker calls
-  `asyncio.get_event_loop()`, which uvloop 0.22 makes raise; reported upstream as MLServer issue
-  2286), so its requirements pin uvloop 0.21.0.
+- MLServer 1.7.1 does not start its inference workers with uvloop 0.23.0, which pip picks by
+  default, because `mlserver/parallel/worker.py` calls `asyncio.get_event_loop()` in the new worker
+  process and uvloop raises there. With uvloop 0.21.0 they start, so its requirements pin that.
 - Levee's JVM has more threads than its configured workers (garbage collector, JIT compiler);
   the thread counts above include every thread of each server.
 {MARK_END}"""
