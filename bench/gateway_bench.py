@@ -88,8 +88,13 @@ def http_get(url, timeout=5):
 
 def start(args, log_path):
     """Starts `levee ARGS` in a new process group, with its output in log_path, and records it."""
+    return start_program([LEVEE, *args], log_path)
+
+
+def start_program(argv, log_path):
+    """Starts argv in a new process group, with its output in log_path, and records it."""
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([LEVEE, *args], stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
     STARTED.append(process)
     return process
@@ -311,20 +316,66 @@ def measure_at_capacity(label, url, nodes, search, gateway=None):
     return step
 
 
-def measure_cost(node, gateway, rate):
-    """Runs COST_PAIRS pairs of direct and gateway steps at rate, in alternating order, one arrival seed per pair."""
+def start_nginx(node, work_dir):
+    """Starts nginx as a plain reverse proxy to node (keep-alive upstream, one worker), or returns None without nginx."""
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if binary is None:
+        print("  nginx is not installed, so the cost steps have no reference proxy (apt-get install nginx-light)",
+              flush=True)
+        return None
+    prefix = os.path.join(work_dir, "nginx")
+    os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
+    port = free_port()
+    config = os.path.join(prefix, "nginx.conf")
+    with open(config, "w") as f:
+        f.write(f"""worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    upstream node {{ server 127.0.0.1:{node.port}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://node;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+""")
+    process = start_program([binary, "-p", prefix, "-c", config], os.path.join(work_dir, "nginx.log"))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + READY_LIMIT_SECONDS
+    while http_get(url + "/v2/health/ready")[0] != 200:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"nginx did not proxy to the node; see {work_dir}/nginx.log")
+        time.sleep(0.2)
+    version = subprocess.run([binary, "-v"], capture_output=True, text=True).stderr.strip()
+    return process, url, version
+
+
+def measure_cost(node, gateway, rate, nginx_url):
+    """Runs COST_PAIRS rounds of direct, gateway and (when given) nginx steps at rate, in alternating order,
+    one arrival seed per round."""
+    paths = ["direct", "gateway"] + (["nginx"] if nginx_url else [])
+    urls = {"direct": node.url, "gateway": gateway.url, "nginx": nginx_url}
     pairs = []
     for index in range(COST_PAIRS):
         seed = index + 1
-        order = ["direct", "gateway"] if index % 2 == 0 else ["gateway", "direct"]
+        order = paths if index % 2 == 0 else list(reversed(paths))
         pair = {"seed": seed}
         for path in order:
             settle([node])
-            pair[path] = loadtest(node.url if path == "direct" else gateway.url, rate, STEP_SECONDS, seed)
+            pair[path] = loadtest(urls[path], rate, STEP_SECONDS, seed)
             print(f"    pair {index + 1}, {path}: {describe(pair[path])}", flush=True)
         direct, through = pair["direct"], pair["gateway"]
         pair["p50_added_ms"] = through["latency_ms"]["p50"] - direct["latency_ms"]["p50"]
         pair["lost_pct"] = 100 * (direct["goodput_rps"] - through["goodput_rps"]) / max(direct["goodput_rps"], 1e-9)
+        if "nginx" in pair:
+            pair["nginx_p50_added_ms"] = pair["nginx"]["latency_ms"]["p50"] - direct["latency_ms"]["p50"]
         pairs.append(pair)
     return pairs
 
@@ -381,14 +432,26 @@ def search_lines(traces):
 
 
 def cost_table(pairs):
-    rows = ["| pair | seed | direct p50 ms | gateway p50 ms | p50 added ms | direct goodput/s | gateway goodput/s "
-            "| throughput lost % | direct p99 ms | gateway p99 ms |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    nginx = all("nginx" in p for p in pairs)
+    header = ("| pair | seed | direct p50 ms | gateway p50 ms | p50 added ms | direct goodput/s | gateway goodput/s "
+              "| throughput lost % | direct p99 ms | gateway p99 ms |")
+    rule = "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    if nginx:
+        header += " nginx p50 ms | nginx p50 added ms |"
+        rule += "---:|---:|"
+    rows = [header, rule]
     for index, p in enumerate(pairs, 1):
         d, g = p["direct"], p["gateway"]
-        rows.append(f"| {index} | {p['seed']} | {d['latency_ms']['p50']:.2f} | {g['latency_ms']['p50']:.2f} | "
-                    f"{p['p50_added_ms']:.2f} | {d['goodput_rps']:.1f} | {g['goodput_rps']:.1f} | "
-                    f"{p['lost_pct']:.1f} | {d['latency_ms']['p99']:.1f} | {g['latency_ms']['p99']:.1f} |")
+        row = (f"| {index} | {p['seed']} | {d['latency_ms']['p50']:.2f} | {g['latency_ms']['p50']:.2f} | "
+               f"{p['p50_added_ms']:.2f} | {d['goodput_rps']:.1f} | {g['goodput_rps']:.1f} | "
+               f"{p['lost_pct']:.1f} | {d['latency_ms']['p99']:.1f} | {g['latency_ms']['p99']:.1f} |")
+        if nginx:
+            row += f" {p['nginx']['latency_ms']['p50']:.2f} | {p['nginx_p50_added_ms']:.2f} |"
+        rows.append(row)
+    if nginx:
+        median = statistics.median(p["nginx_p50_added_ms"] for p in pairs)
+        rows.append("")
+        rows.append(f"Median p50 added by nginx, the reference proxy: {median:.2f} ms.")
     return "\n".join(rows)
 
 
@@ -420,6 +483,10 @@ def write_report(run):
     pairs = run["pairs"]
     p50_added = statistics.median(p["p50_added_ms"] for p in pairs)
     lost_pct = statistics.median(p["lost_pct"] for p in pairs)
+    nginx_text = ("Each pair also has a step through nginx "
+                  f"({run['nginx_version']}), a plain reverse proxy with one worker and keep-alive connections "
+                  "to node 1, as a reference for what any proxy hop costs on this machine."
+                  if run.get("nginx_version") else "nginx was not installed, so there is no reference proxy.")
     section = f"""{MARK_START}
 ## Gateway: scale-out and cost
 
@@ -459,8 +526,9 @@ Search steps:
 
 {COST_PAIRS} pairs of {STEP_SECONDS:g} s steps at {cost_rate:.0f} requests/s ({COST_LOAD:g} x the
 capacity of one node behind the gateway): one step straight to node 1 and one through the gateway
-to node 1 alone, in alternating order, with the same arrival seed within a pair. Throughput is the
-goodput, ok responses within the objective per second. The goals use the median of the pairs.
+to node 1 alone, in alternating order, with the same arrival seed within a pair. {nginx_text}
+Throughput is the goodput, ok responses within the objective per second. The goals use the median
+of the pairs.
 
 {cost_table(pairs)}
 
@@ -537,7 +605,13 @@ def run_benchmark(work_dir):
             if count == 1:
                 run["cost_rate"] = COST_LOAD * capacity
                 print(f"gateway cost at {run['cost_rate']:.1f}/s:", flush=True)
-                run["pairs"] = measure_cost(nodes[0], gateway, run["cost_rate"])
+                nginx = start_nginx(nodes[0], work_dir)
+                run["nginx_version"] = nginx[2] if nginx else None
+                try:
+                    run["pairs"] = measure_cost(nodes[0], gateway, run["cost_rate"], nginx[1] if nginx else None)
+                finally:
+                    if nginx:
+                        stop([nginx[0]])
         finally:
             gateway.stop()
         previous_count = count
