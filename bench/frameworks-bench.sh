@@ -10,8 +10,8 @@
 # Each framework runs from its own virtual environment, .venv-bench/NAME, which the driver creates
 # from the pinned bench/requirements-frameworks-NAME.txt when it is missing or the file changed (the
 # first run needs PyPI). A framework that fails to install or start is reported as not measured.
-# Every process the run starts is stopped when it ends, fails or is interrupted (SIGINT, SIGTERM or
-# SIGHUP); servers also get SIGTERM when the driver dies.
+# Every process the run starts is stopped when the run ends, fails or is interrupted (SIGINT,
+# SIGTERM or SIGHUP). Servers also get SIGTERM when the driver dies.
 #
 # Environment:
 #   STEP_SECONDS    length of each step at a multiple of capacity, in seconds (default 15)

@@ -724,10 +724,10 @@ Written by `bench/frameworks-bench.sh` on {run['date']}, commit {run['commit']};
   server's own capacity. Every step starts with {WARMUP_SECONDS:g} s of unmeasured warm-up at its rate, and waits
   until the server returns 200 to {SETTLE_PROBES} probe requests in a row within 3 times its idle latency
   (at least {SETTLE_MIN_LIMIT_MS:g} ms), at most {SETTLE_LIMIT_SECONDS} s.
-- Goodput: ok responses within the objective per second. Responses: `200` ok; `503` and other
-  rejections; `timeout` requests without a response within the client timeout; `unanswered`
-  requests still open when the step's wait ended; `connection_closed` and other kinds are
-  transport errors. Sent/s below offered/s means that the load generator fell behind its
+- Goodput: ok responses within the objective per second. Responses: `200` is ok, and `503` and
+  others are rejections. `timeout` counts requests without a response within the client timeout,
+  and `unanswered` requests still open when the step's wait ended. `connection_closed` and other
+  kinds are transport errors. Sent/s below offered/s means that the load generator fell behind its
   schedule. RSS: the sum over all processes of the server, just before and just after the step.
 
 Servers, their versions, and the processes and threads each one ran:

@@ -4,8 +4,8 @@
 #   1. scale-out: the capacity of 1, 2 and 4 `levee serve` nodes behind `levee gateway`, and its
 #      ratio to linear, capacity(N) / (N x capacity(1));
 #   2. gateway cost: the p50 latency the gateway adds and the throughput lost. The same offered
-#      load goes straight to one node and through the gateway to that node, in alternating pairs;
-#      when nginx is installed (apt-get install nginx-light), each pair also sends it through nginx,
+#      load goes straight to one node and through the gateway to that node, in alternating pairs.
+#      When nginx is installed (apt-get install nginx-light), each pair also sends it through nginx,
 #      a plain reverse proxy, as a reference for what any proxy hop costs on this machine.
 # Capacity is the highest open-loop rate (`levee loadtest`) whose ok p99 stays within SLO_MS with at
 # most 1% rejected. The results and this command go between the gateway-bench markers in

@@ -3,8 +3,8 @@
 Reads the repository's Dockerfile and copies the files that its runtime stage takes from the
 build stage into a temporary folder laid out like the image. Then it runs the image's ENTRYPOINT
 and CMD from there, with the image's ENV, USER and WORKDIR. A node started that way must become
-ready on a loopback port and answer inferences, a gateway started the same way must route to it,
-and both must drain and exit on SIGTERM.
+ready on a loopback port and respond to inference requests. A gateway started the same way must
+route to it, and both must drain and exit on SIGTERM.
 
 What differs from the image: the JDK under JAVA_HOME stands for the image's JRE, the host's
 libraries for Ubuntu's, and the node listens on 127.0.0.1 and a free port, not 0.0.0.0:8000.

@@ -32,7 +32,7 @@ public final class InferenceStatistics {
     private volatile long lastInferenceMillis;
 
     /**
-     * Creates empty statistics for a model version whose batches hold at most {@code maxBatchSize}
+     * Creates empty statistics for a model version whose batches contain at most {@code maxBatchSize}
      * rows; the time of the last inference comes from {@code wallClock}.
      */
     public InferenceStatistics(int maxBatchSize, InstantSource wallClock) {

@@ -78,7 +78,7 @@ record Observed(long faultNanos, List<Outcome> outcomes, List<Sample> samples, l
      * Returns how long after the fault the p99 latency took to come back to {@code normalMillis}:
      * the earliest time, in 500 ms steps after the fault (by intended send time), from which the
      * p99 of all later requests is within it; the whole run after the fault when none is. The p99
-     * of a set of requests rather than of each 500 ms window counts, because a window holds about
+     * of a set of requests rather than of each 500 ms window counts, because a window contains about
      * 50 requests, so its p99 is its slowest request, which one stall of a shared machine's
      * scheduler decides.
      */

@@ -55,7 +55,7 @@ record EndpointSlice(String name, String addressType, List<Endpoint> endpoints, 
         if (!list.isObject() || !(items.isArray() || items.isNull())) {
             throw new IOException("the response is not an EndpointSliceList: it has no items array");
         }
-        // The API names the kind of every list it returns; another kind's items are not endpoints,
+        // The API sets the kind of every list it returns. Items of another kind are not endpoints,
         // and reading them as an empty list would remove every node.
         String kind = list.path("kind").asText("");
         if (!kind.equals(LIST_KIND)) {

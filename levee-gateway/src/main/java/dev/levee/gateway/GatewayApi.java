@@ -19,10 +19,10 @@ import java.util.Set;
  */
 final class GatewayApi implements Handler<HttpServerRequest> {
 
-    /** Why the gateway answers load and unload requests with 501. */
+    /** The message of the 501 response to load and unload requests, which the gateway does not serve. */
     static final String LOAD_THROUGH_NODES = "the gateway does not load or unload models; send the request to each "
             + "node's own address";
-    /** Path segments a node serves after {@code /v2/models/{model}[/versions/{version}]}, besides none. */
+    /** Path segments a node serves after {@code /v2/models/{model}[/versions/{version}]}, or no segment at all. */
     private static final Set<String> MODEL_ACTIONS = Set.of("ready", "infer", "config", "stats");
 
     private final Proxy proxy;
@@ -61,7 +61,7 @@ final class GatewayApi implements Handler<HttpServerRequest> {
                 Replies.health(request.response(), "ready", proxy.ready());
             }
         } else if (path.equals(List.of("v2", "repository", "index"))) {
-            // Every node of a deployment serves the same repository, so one node's index stands for all.
+            // Every node of a deployment serves the same repository, so one node's index serves for all.
             proxy.forwardRest(request, ModelKey.NONE);
         } else if (path.size() >= 2 && path.get(0).equals("v2") && path.get(1).equals("repository")) {
             Replies.error(request.response(), 501, LOAD_THROUGH_NODES, 0);

@@ -61,7 +61,7 @@ final class GrpcMessages {
     /**
      * Returns the value of the {@code timeout} entry of the {@code parameters} map (field 4) of the
      * ModelInferRequest in {@code body}, as the Java type of the InferParameter field that is set:
-     * Boolean, Long, String, Double, or BigInteger for uint64. When the map holds the key more than
+     * Boolean, Long, String, Double, or BigInteger for uint64. When the map contains the key more than
      * once, the last entry counts, as protobuf's parsers do. Empty when the message is compressed,
      * malformed, or has no such entry; the node then judges the request.
      */
@@ -212,8 +212,8 @@ final class GrpcMessages {
 
         /**
          * Reads the length of a length-delimited field. Returns -1 and marks the reader malformed
-         * when the length runs past the end or is negative, which a 10-byte varint can encode: a
-         * negative length would move the position back, and the caller's loop would read the same
+         * when the length runs past the end or is negative, which a 10-byte varint can encode. A
+         * negative length would move the position back, so the caller's loop would read the same
          * bytes forever.
          */
         private int length() {

@@ -26,7 +26,7 @@ final class Node {
 
     /** Whether the last readiness check passed and no later load report reported the node not ready. */
     private boolean ready;
-    /** Whether the latest readiness check got an answer, ready or not. */
+    /** Whether the latest readiness check got a response, ready or not. */
     private boolean answering;
     /** Set after too many consecutive failures; cleared only by a readiness check that passes. */
     private boolean ejected;
@@ -66,9 +66,9 @@ final class Node {
     }
 
     /**
-     * Returns whether the node may take requests while no node is serving: it is not ready but
-     * answers its readiness checks, as a draining node does while it still admits requests, and it
-     * is not ejected.
+     * Returns whether the node may take requests while no node is serving. It is not ready, but it
+     * responds to its readiness checks, as a draining node does while it still admits requests, and
+     * it is not ejected.
      */
     synchronized boolean standby() {
         return !ready && answering && !ejected;

@@ -95,8 +95,8 @@ final class ProxyCall {
             respondError(400, e.getMessage(), 0);
             return;
         } catch (RuntimeException e) {
-            // These readers look only at the client's bytes, so whatever they fail on came from the client;
-            // the call still gets its one answer rather than waiting for its deadline.
+            // These readers look only at the client's bytes, so a failure here comes from the client's input.
+            // The call gets its one response now rather than waiting for its deadline.
             log.warn("[{} {}] the gateway could not read the request", request.method(), request.path(), e);
             respondError(400, "the request could not be read: " + e.getClass().getSimpleName(), 0);
             return;

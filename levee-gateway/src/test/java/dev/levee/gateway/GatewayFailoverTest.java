@@ -103,7 +103,7 @@ class GatewayFailoverTest {
             for (int i = 0; i < 10; i++) {
                 boolean admitting = only.node().state().accepting();
                 HttpResponse<String> response = cluster.send(cluster.infer(i, 5000));
-                // Only a request sent and answered within the grace period must succeed.
+                // Only a request sent and completed within the grace period must succeed.
                 if (admitting && only.node().state().accepting()) {
                     assertOk(response);
                     assertThat(echoed(response)).isEqualTo(i);

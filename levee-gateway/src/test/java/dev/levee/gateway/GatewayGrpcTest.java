@@ -222,7 +222,7 @@ class GatewayGrpcTest {
         assertThat(cluster.gatewayMetricSum("levee_gateway_attempts_total"))
                 .as("both calls end at the gateway").isZero();
 
-        // 200 ms in the message against a 10 s gRPC deadline, on a node that holds every request.
+        // 200 ms in the message against a 10 s gRPC deadline, on a node that keeps every request waiting.
         long start = System.nanoTime();
         StatusRuntimeException late = failure(() -> client.call(GrpcTestClient.MODEL_INFER,
                 withTimeout(InferParameter.newBuilder().setInt64Param(200_000).build()), DEADLINE_MILLIS));
@@ -329,7 +329,7 @@ class GatewayGrpcTest {
     }
 
     @Test
-    void configAndStatisticsGoToNodesWithTheModel() throws Exception {
+    void configAndStatsRouteByModel() throws Exception {
         cluster.startNode(0);
         cluster.startNodeWithModel("other");
         cluster.startGateway(TestCluster.options().build());

@@ -165,7 +165,7 @@ class GatewayRoutingTest {
     }
 
     @Test
-    void configAndStatisticsGoToNodesWithTheModel() throws Exception {
+    void configAndStatsRouteByModel() throws Exception {
         TestNode synthetic = cluster.startNode(0);
         TestNode other = cluster.startNodeWithModel("other");
         cluster.startGateway(TestCluster.options().build());

@@ -115,7 +115,7 @@ class RoutingPolicyTest {
         Pick pick = policy(new ScriptedRandom()).pick(List.of(tried, ejected, notReady, left), MODEL, Set.of(tried));
         assertThat(chosen(pick)).isSameAs(left);
 
-        // With no node serving, a node that answers its checks with not ready, as a draining one does, is used.
+        // With no node serving, a node that reports not ready to its checks, as a draining one does, is used.
         Pick standby = policy(new ScriptedRandom()).pick(List.of(tried, ejected, notReady), MODEL, Set.of(tried));
         assertThat(chosen(standby)).isSameAs(notReady);
         assertThat(chosen(policy(new ScriptedRandom()).pickAny(List.of(ejected, notReady), Set.of()))).isSameAs(notReady);

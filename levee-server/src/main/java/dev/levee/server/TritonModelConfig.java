@@ -16,7 +16,7 @@ import java.util.TreeMap;
 
 /**
  * The configuration of one model version in the terms of Triton's ModelConfig, which the REST
- * {@code /config} endpoint and the gRPC ModelConfig method both return. It holds only what the node
+ * {@code /config} endpoint and the gRPC ModelConfig method both return. It contains only what the node
  * really uses; Levee's own settings without a Triton field, such as the target queue delay, are
  * left out.
  *
