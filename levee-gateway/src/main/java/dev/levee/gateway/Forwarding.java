@@ -22,11 +22,16 @@ sealed interface Forwarding permits RestForwarding, GrpcForwarding {
      */
     void checkRequest(HttpServerRequest request, Buffer body);
 
-    /** Returns the timeout the client set, or empty; throws INVALID_ARGUMENT for a malformed one. */
-    OptionalLong timeoutNanos(HttpServerRequest request, Buffer body);
+    /**
+     * What routing needs from a request, read from it once.
+     *
+     * @param timeoutNanos the timeout the client set, or empty
+     * @param model the model the request names, or {@link ModelKey#NONE} when any node may take it
+     */
+    record Routing(OptionalLong timeoutNanos, ModelKey model) {}
 
-    /** Returns the model the request names, or {@link ModelKey#NONE} when any node may take it. */
-    ModelKey model(Buffer body);
+    /** Reads the request's timeout and model; throws INVALID_ARGUMENT for a malformed timeout. */
+    Routing read(HttpServerRequest request, Buffer body);
 
     /** Sets the headers of an attempt that depend on the protocol, the time left before the deadline first. */
     void prepareAttempt(MultiMap headers, long remainingNanos);

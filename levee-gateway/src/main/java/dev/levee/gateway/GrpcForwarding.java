@@ -13,7 +13,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 
@@ -60,31 +59,27 @@ record GrpcForwarding(String method) implements Forwarding {
     }
 
     /**
-     * Returns the shorter of {@code grpc-timeout} and, for ModelInfer, the v2 {@code timeout}
-     * parameter (microseconds) of the request message; throws INVALID_ARGUMENT for a bad parameter
-     * value, as the node would.
+     * Reads the model from the request message, and the deadline as the shorter of
+     * {@code grpc-timeout} and, for ModelInfer, the v2 {@code timeout} parameter (microseconds) of
+     * the message. Throws INVALID_ARGUMENT for a bad parameter value, as the node would.
      */
     @Override
-    public OptionalLong timeoutNanos(HttpServerRequest request, Buffer body) {
+    public Routing read(HttpServerRequest request, Buffer body) {
         OptionalLong header = GrpcTimeout.parseNanos(request.getHeader(GrpcTimeout.HEADER));
-        if (!method.equals("ModelInfer")) {
-            return header;
+        boolean modelMethod = MODEL_METHODS.contains(method);
+        boolean infer = method.equals("ModelInfer");
+        if (!modelMethod) {
+            return new Routing(header, ModelKey.NONE);
         }
-        Optional<Object> value = GrpcMessages.timeoutParameter(body);
-        if (value.isEmpty()) {
-            return header;
+        GrpcMessages.RequestFields fields = GrpcMessages.read(body, infer);
+        ModelKey model = fields.model().orElse(ModelKey.NONE);
+        if (fields.timeout().isEmpty()) {
+            return new Routing(header, model);
         }
-        long parameter = RequestControls.timeoutNanos(Map.of(RequestControls.TIMEOUT_PARAMETER, value.get()))
+        long parameter = RequestControls.timeoutNanos(Map.of(RequestControls.TIMEOUT_PARAMETER, fields.timeout().get()))
                 .orElseThrow();
-        return OptionalLong.of(header.isEmpty() ? parameter : Math.min(header.getAsLong(), parameter));
-    }
-
-    @Override
-    public ModelKey model(Buffer body) {
-        if (!MODEL_METHODS.contains(method)) {
-            return ModelKey.NONE;
-        }
-        return GrpcMessages.modelKey(body).orElse(ModelKey.NONE);
+        long timeout = header.isEmpty() ? parameter : Math.min(header.getAsLong(), parameter);
+        return new Routing(OptionalLong.of(timeout), model);
     }
 
     @Override

@@ -9,8 +9,8 @@ import java.util.Optional;
 /**
  * The few pieces of gRPC framing and protobuf encoding the gateway needs without the generated
  * messages: reading the model name and version from a request, the {@code timeout} parameter of a
- * ModelInferRequest, and writing the one-field health responses. A gRPC message frame is a compressed flag byte, a 4-byte big-endian length, and the
- * message.
+ * ModelInferRequest, and writing the one-field health responses. A gRPC message frame is a
+ * compressed flag byte, a 4-byte big-endian length, and the message.
  */
 final class GrpcMessages {
     private static final int FRAME_HEADER_BYTES = 5;
@@ -24,19 +24,34 @@ final class GrpcMessages {
     private GrpcMessages() {}
 
     /**
-     * Returns fields 1 and 2 of the first message in {@code body} as a model and version: the
-     * {@code model_name} and {@code model_version} of ModelInferRequest, the {@code name} and
-     * {@code version} of ModelReadyRequest, ModelMetadataRequest, ModelConfigRequest and
-     * ModelStatisticsRequest. Empty when the message is compressed, malformed or names no model;
-     * the node then judges the request.
+     * The fields of a request message that routing needs: the model it names, and the value of
+     * the {@code timeout} request parameter. Either is empty when the message lacks it, or when
+     * the message is compressed or malformed; the node then judges the request.
+     *
+     * @param model fields 1 and 2 as a model and version: the {@code model_name} and
+     *     {@code model_version} of ModelInferRequest, the {@code name} and {@code version} of
+     *     ModelReadyRequest, ModelMetadataRequest, ModelConfigRequest and ModelStatisticsRequest
+     * @param timeout the {@code timeout} entry of the {@code parameters} map (field 4) of a
+     *     ModelInferRequest, as the Java type of the InferParameter field that is set: Boolean,
+     *     Long, String, Double, or BigInteger for uint64. When the map contains the key more than
+     *     once, the last entry counts, as protobuf's parsers do.
      */
-    static Optional<ModelKey> modelKey(Buffer body) {
+    record RequestFields(Optional<ModelKey> model, Optional<Object> timeout) {
+        static final RequestFields NONE = new RequestFields(Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * Reads the routing fields of the first message in {@code body} in one pass. The parameters
+     * map is read only when {@code inferRequest} is set, as no other request message has field 4.
+     */
+    static RequestFields read(Buffer body, boolean inferRequest) {
         Reader reader = firstMessage(body);
         if (reader == null) {
-            return Optional.empty();
+            return RequestFields.NONE;
         }
         String model = "";
         String version = "";
+        Object timeout = null;
         while (reader.hasMore()) {
             long tag = reader.varint();
             int field = (int) (tag >>> 3);
@@ -48,47 +63,24 @@ final class GrpcMessages {
                 } else {
                     version = value;
                 }
-            } else if (!reader.skip(wireType)) {
-                return Optional.empty();
-            }
-        }
-        if (reader.malformed || model.isEmpty()) {
-            return Optional.empty();
-        }
-        return Optional.of(new ModelKey(model, version));
-    }
-
-    /**
-     * Returns the value of the {@code timeout} entry of the {@code parameters} map (field 4) of the
-     * ModelInferRequest in {@code body}, as the Java type of the InferParameter field that is set:
-     * Boolean, Long, String, Double, or BigInteger for uint64. When the map contains the key more than
-     * once, the last entry counts, as protobuf's parsers do. Empty when the message is compressed,
-     * malformed, or has no such entry; the node then judges the request.
-     */
-    static Optional<Object> timeoutParameter(Buffer body) {
-        Reader reader = firstMessage(body);
-        if (reader == null) {
-            return Optional.empty();
-        }
-        Object timeout = null;
-        while (reader.hasMore()) {
-            long tag = reader.varint();
-            int field = (int) (tag >>> 3);
-            int wireType = (int) (tag & 7);
-            if (wireType == WIRE_LENGTH_DELIMITED && field == INFER_REQUEST_PARAMETERS) {
+            } else if (inferRequest && wireType == WIRE_LENGTH_DELIMITED && field == INFER_REQUEST_PARAMETERS) {
                 Reader entry = reader.message();
                 Object value = timeoutEntry(entry);
                 if (entry.malformed) {
-                    return Optional.empty();
+                    return RequestFields.NONE;
                 }
                 if (value != null) {
                     timeout = value;
                 }
             } else if (!reader.skip(wireType)) {
-                return Optional.empty();
+                return RequestFields.NONE;
             }
         }
-        return reader.malformed ? Optional.empty() : Optional.ofNullable(timeout);
+        if (reader.malformed) {
+            return RequestFields.NONE;
+        }
+        Optional<ModelKey> key = model.isEmpty() ? Optional.empty() : Optional.of(new ModelKey(model, version));
+        return new RequestFields(key, Optional.ofNullable(timeout));
     }
 
     /** Reads one map entry (key: field 1, value: field 2); returns its value if the key is {@code timeout}. */

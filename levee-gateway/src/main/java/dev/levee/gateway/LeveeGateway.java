@@ -71,7 +71,8 @@ public final class LeveeGateway implements AutoCloseable {
         AtomicBoolean draining = new AtomicBoolean();
         try {
             // Readiness checks have a client of their own; requests use the client of their event loop.
-            NodeClient checkClient = new NodeClient(vertx, HttpVersion.HTTP_1_1, 2, options.connectTimeout().toMillis());
+            long connectTimeoutMillis = options.connectTimeout().toMillis();
+            NodeClient checkClient = new NodeClient(vertx, HttpVersion.HTTP_1_1, 2, connectTimeoutMillis);
             clients.add(checkClient);
             NodeTable table = new NodeTable();
             TrackedModels models = new TrackedModels();
@@ -96,9 +97,9 @@ public final class LeveeGateway implements AutoCloseable {
             int connectionsPerLoop = Math.ceilDiv(options.connectionsPerNode(), options.eventLoops());
             Supplier<GatewayApi> perEventLoop = () -> {
                 NodeClient restClient = new NodeClient(vertx, HttpVersion.HTTP_1_1, connectionsPerLoop,
-                        options.connectTimeout().toMillis());
+                        connectTimeoutMillis);
                 // HTTP/2 multiplexes calls, so one connection per node and event loop is enough.
-                NodeClient grpcClient = new NodeClient(vertx, HttpVersion.HTTP_2, 1, options.connectTimeout().toMillis());
+                NodeClient grpcClient = new NodeClient(vertx, HttpVersion.HTTP_2, 1, connectTimeoutMillis);
                 clients.add(restClient);
                 clients.add(grpcClient);
                 return new GatewayApi(new Proxy(table, policy, budget, restClient, grpcClient, health, models, metrics,

@@ -89,8 +89,9 @@ final class ProxyCall {
         OptionalLong timeoutNanos;
         try {
             forwarding.checkRequest(request, received);
-            timeoutNanos = forwarding.timeoutNanos(request, received);
-            key = forwarding.model(received);
+            Forwarding.Routing routing = forwarding.read(request, received);
+            timeoutNanos = routing.timeoutNanos();
+            key = routing.model();
         } catch (InferenceException e) {
             respondError(400, e.getMessage(), 0);
             return;

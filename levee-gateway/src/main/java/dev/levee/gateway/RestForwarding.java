@@ -22,9 +22,14 @@ record RestForwarding(ModelKey key) implements Forwarding {
     @Override
     public void checkRequest(HttpServerRequest request, Buffer body) {}
 
-    /** Returns the shorter of the {@code Levee-Timeout-Ms} header and the v2 {@code timeout} parameter. */
+    /** Reads the model from the path, and the deadline as the shorter of the header and the parameter. */
     @Override
-    public OptionalLong timeoutNanos(HttpServerRequest request, Buffer body) {
+    public Routing read(HttpServerRequest request, Buffer body) {
+        return new Routing(timeoutNanos(request, body), key);
+    }
+
+    /** Returns the shorter of the {@code Levee-Timeout-Ms} header and the v2 {@code timeout} parameter. */
+    private static OptionalLong timeoutNanos(HttpServerRequest request, Buffer body) {
         OptionalLong header = RequestTimeout.fromHeader(request.getHeader(RequestTimeout.HEADER));
         OptionalLong parameter = OptionalLong.empty();
         if (request.method() == HttpMethod.POST) {
@@ -50,11 +55,6 @@ record RestForwarding(ModelKey key) implements Forwarding {
         } catch (NumberFormatException e) {
             return -1;
         }
-    }
-
-    @Override
-    public ModelKey model(Buffer body) {
-        return key;
     }
 
     @Override

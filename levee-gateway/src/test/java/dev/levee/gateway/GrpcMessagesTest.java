@@ -15,6 +15,7 @@ import io.vertx.core.buffer.Buffer;
 import java.math.BigInteger;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The gateway's reading of gRPC request messages, checked against protobuf-java's own encoding. */
@@ -35,13 +36,31 @@ class GrpcMessagesTest {
                 .addRawInputContents(ByteString.copyFrom(new byte[300]));
     }
 
+    private static Optional<ModelKey> modelOf(Buffer body) {
+        return GrpcMessages.read(body, false).model();
+    }
+
+    private static Optional<Object> timeoutOf(Buffer body) {
+        return GrpcMessages.read(body, true).timeout();
+    }
+
+    @Test
+    void onePassReadsModelAndTimeout() {
+        Buffer body = frame(infer().setModelName("synthetic").setModelVersion("2")
+                .putParameters("timeout", InferParameter.newBuilder().setInt64Param(9).build()).build());
+        GrpcMessages.RequestFields fields = GrpcMessages.read(body, true);
+        assertThat(fields.model()).contains(new ModelKey("synthetic", "2"));
+        assertThat(fields.timeout()).contains(9L);
+        assertThat(GrpcMessages.read(body, false).timeout()).as("parameters not read").isEmpty();
+    }
+
     @Test
     void modelAndVersionComeFromTheMessage() {
         Buffer body = frame(infer().setModelName("synthetic").setModelVersion("3").build());
-        assertThat(GrpcMessages.modelKey(body)).contains(new ModelKey("synthetic", "3"));
-        assertThat(GrpcMessages.modelKey(frame(infer().setModelName("m").build()))).contains(new ModelKey("m", ""));
+        assertThat(modelOf(body)).contains(new ModelKey("synthetic", "3"));
+        assertThat(modelOf(frame(infer().setModelName("m").build()))).contains(new ModelKey("m", ""));
         Buffer ready = frame(ModelReadyRequest.newBuilder().setName("other").build());
-        assertThat(GrpcMessages.modelKey(ready)).contains(new ModelKey("other", ""));
+        assertThat(modelOf(ready)).contains(new ModelKey("other", ""));
     }
 
     @Test
@@ -52,20 +71,20 @@ class GrpcMessagesTest {
         byte[] message = Arrays.copyOf(tensors, tensors.length + name.length);
         System.arraycopy(name, 0, message, tensors.length, name.length);
         Buffer body = Buffer.buffer().appendByte((byte) 0).appendInt(message.length).appendBytes(message);
-        assertThat(GrpcMessages.modelKey(body)).contains(new ModelKey("late", ""));
+        assertThat(modelOf(body)).contains(new ModelKey("late", ""));
     }
 
     @Test
     void unreadableMessagesNameNoModel() {
         Buffer valid = frame(infer().setModelName("synthetic").build());
-        assertThat(GrpcMessages.modelKey(frame(infer().build()))).as("no model name").isEmpty();
+        assertThat(modelOf(frame(infer().build()))).as("no model name").isEmpty();
         Buffer compressed = valid.copy();
         compressed.setByte(0, (byte) 1);
-        assertThat(GrpcMessages.modelKey(compressed)).as("compressed").isEmpty();
-        assertThat(GrpcMessages.modelKey(valid.getBuffer(0, valid.length() - 10))).as("cut short").isEmpty();
-        assertThat(GrpcMessages.modelKey(Buffer.buffer(new byte[] {0, 0, 0, 0, 3, (byte) 0xff, (byte) 0xff, 7})))
+        assertThat(modelOf(compressed)).as("compressed").isEmpty();
+        assertThat(modelOf(valid.getBuffer(0, valid.length() - 10))).as("cut short").isEmpty();
+        assertThat(modelOf(Buffer.buffer(new byte[] {0, 0, 0, 0, 3, (byte) 0xff, (byte) 0xff, 7})))
                 .as("garbage").isEmpty();
-        assertThat(GrpcMessages.modelKey(Buffer.buffer())).isEmpty();
+        assertThat(modelOf(Buffer.buffer())).isEmpty();
     }
 
     private static Buffer withTimeout(InferParameter timeout) {
@@ -74,32 +93,32 @@ class GrpcMessagesTest {
 
     @Test
     void timeoutParameterIsReadInEachType() {
-        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setInt64Param(250_000).build())))
+        assertThat(timeoutOf(withTimeout(InferParameter.newBuilder().setInt64Param(250_000).build())))
                 .contains(250_000L);
-        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setInt64Param(-5).build())))
+        assertThat(timeoutOf(withTimeout(InferParameter.newBuilder().setInt64Param(-5).build())))
                 .contains(-5L);
-        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setUint64Param(7).build())))
+        assertThat(timeoutOf(withTimeout(InferParameter.newBuilder().setUint64Param(7).build())))
                 .contains(7L);
-        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setUint64Param(-1).build())))
+        assertThat(timeoutOf(withTimeout(InferParameter.newBuilder().setUint64Param(-1).build())))
                 .as("the largest uint64").contains(new BigInteger("18446744073709551615"));
-        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setStringParam("soon").build())))
+        assertThat(timeoutOf(withTimeout(InferParameter.newBuilder().setStringParam("soon").build())))
                 .contains("soon");
-        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setDoubleParam(1.5).build())))
+        assertThat(timeoutOf(withTimeout(InferParameter.newBuilder().setDoubleParam(1.5).build())))
                 .contains(1.5);
-        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.newBuilder().setBoolParam(true).build())))
+        assertThat(timeoutOf(withTimeout(InferParameter.newBuilder().setBoolParam(true).build())))
                 .contains(true);
     }
 
     @Test
     void otherParametersAndMissingTimeoutsGiveNone() {
-        assertThat(GrpcMessages.timeoutParameter(frame(infer().setModelName("synthetic").build()))).isEmpty();
-        assertThat(GrpcMessages.timeoutParameter(withTimeout(InferParameter.getDefaultInstance())))
+        assertThat(timeoutOf(frame(infer().setModelName("synthetic").build()))).isEmpty();
+        assertThat(timeoutOf(withTimeout(InferParameter.getDefaultInstance())))
                 .as("a parameter with no value set").isEmpty();
         Buffer compressed = withTimeout(InferParameter.newBuilder().setInt64Param(9).build()).copy();
         compressed.setByte(0, (byte) 1);
-        assertThat(GrpcMessages.timeoutParameter(compressed)).isEmpty();
+        assertThat(timeoutOf(compressed)).isEmpty();
         Buffer whole = withTimeout(InferParameter.newBuilder().setInt64Param(9).build());
-        assertThat(GrpcMessages.timeoutParameter(whole.getBuffer(0, whole.length() - 3))).as("cut short").isEmpty();
+        assertThat(timeoutOf(whole.getBuffer(0, whole.length() - 3))).as("cut short").isEmpty();
     }
 
     @Test
@@ -113,7 +132,7 @@ class GrpcMessagesTest {
         System.arraycopy(second, 0, message, first.length, second.length);
         long parsed = ModelInferRequest.parseFrom(message).getParametersOrThrow("timeout").getInt64Param();
         Buffer body = Buffer.buffer().appendByte((byte) 0).appendInt(message.length).appendBytes(message);
-        assertThat(GrpcMessages.timeoutParameter(body)).contains(parsed).contains(200L);
+        assertThat(timeoutOf(body)).contains(parsed).contains(200L);
     }
 
     /** Returns a message frame of {@code parts} laid end to end. */
@@ -144,11 +163,11 @@ class GrpcMessagesTest {
         Buffer entryKey = rawFrame(model, new byte[] {0x22, 11, 0x0a}, varint(-1));
         Buffer skipped = rawFrame(model, new byte[] {0x2a}, varint(-11));
         assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
-            assertThat(GrpcMessages.timeoutParameter(parameters)).as("parameters entry").isEmpty();
-            assertThat(GrpcMessages.modelKey(modelName)).as("model name").isEmpty();
-            assertThat(GrpcMessages.timeoutParameter(entryKey)).as("map key").isEmpty();
-            assertThat(GrpcMessages.timeoutParameter(skipped)).as("skipped field").isEmpty();
-            assertThat(GrpcMessages.modelKey(skipped)).as("skipped field, model").isEmpty();
+            assertThat(timeoutOf(parameters)).as("parameters entry").isEmpty();
+            assertThat(modelOf(modelName)).as("model name").isEmpty();
+            assertThat(timeoutOf(entryKey)).as("map key").isEmpty();
+            assertThat(timeoutOf(skipped)).as("skipped field").isEmpty();
+            assertThat(modelOf(skipped)).as("skipped field, model").isEmpty();
         });
     }
 
