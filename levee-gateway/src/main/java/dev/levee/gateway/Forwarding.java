@@ -23,7 +23,7 @@ sealed interface Forwarding permits RestForwarding, GrpcForwarding {
     void checkRequest(HttpServerRequest request, Buffer body);
 
     /**
-     * What routing needs from a request, read from it once.
+     * The parts of a request that routing needs, read from it once.
      *
      * @param timeoutNanos the timeout the client set, or empty
      * @param model the model the request names, or {@link ModelKey#NONE} when any node may take it
